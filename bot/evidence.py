@@ -1,0 +1,204 @@
+"""Sentence evidence: which retrieved sentences answer a question, and whether any does.
+
+Both answerers use it: the extractive answerer quotes the best sentences, and
+the LLM answerer is given only those sentences (a small model on 2 cores reads
+~70 prompt tokens a second, so whole chunks would cost the user seconds).
+
+The refusal decision rests on two signals, never on a fixed cosine threshold
+(e5 similarities sit in a narrow band for any text):
+- anchors: the names, numbers and dates a question asks about must occur in
+  the retrieved text (a question about "Macron" is not answered by a passage
+  about Putin, however similar the embedding says they are);
+- relative dense support: the best sentence must stand out from the corpus'
+  background similarity to the question, measured as a margin over the median
+  of the retrieved sentences.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from bot.lexical import BM25Index
+from bot.retrieve import Hit
+from bot.text import fold, lexical_tokens, normalize, sentences, words
+
+# Function words carry no evidence; folded, so "gì" and "gi" are one entry.
+STOPWORDS = set(
+    ["a", "an", "the", "of", "in", "on", "at", "to", "for", "from", "by", "with", "about", "and", "or", "but", "is", "are", "was", "were", "be", "been", "being", "do", "does", "did", "what", "who", "whom", "whose", "when", "where", "which", "why", "how", "many", "much", "that", "this", "these", "those", "it", "its", "they", "them", "their", "he", "she", "his", "her", "we", "you", "i", "me", "my", "our", "your", "there", "here", "as", "into", "than", "then", "so", "not", "no", "yes", "if", "will", "would", "can", "could", "should", "may", "might", "has", "have", "had", "say", "said", "says", "tell", "told", "according", "article", "articles", "news", "report", "reported", "ai", "gi", "nao", "sao", "bao", "nhieu", "dau", "khi", "nhu", "the", "nay", "do", "kia", "la", "co", "khong", "duoc", "cua", "va", "voi", "trong", "cho", "ve", "tai", "vi", "da", "se", "dang", "mot", "cac", "nhung", "nhieu", "it", "hon", "nua", "cung", "con", "thi", "ma", "neu", "nen", "hay", "hoac", "boi", "den", "tu", "ra", "vao", "len", "xuong", "ong", "ba", "anh", "chi", "ho", "no", "minh", "chung", "toi", "ta", "day", "o", "ngay", "thang", "nam"]
+)
+# Capitalised in English questions, yet not names: "President", "Foreign Minister".
+TITLES = set(
+    ["president", "prime", "minister", "foreign", "secretary", "general", "state", "defense", "defence", "ministry", "council", "chancellor", "spokesman", "spokesperson", "ambassador", "deputy", "chief", "head", "leader", "official", "officials", "army", "navy", "air", "force", "mr", "mrs", "ms", "dr", "sir", "government", "news", "agency", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"]
+)
+_NUMERIC = re.compile(r"\d")
+# Shorter "sentences" are captions and bylines ("Ảnh: AFP/TTXVN"), never an answer.
+MIN_WORDS = 6
+
+
+@dataclass
+class Evidence:
+    text: str
+    source: str
+    start: int  # offsets into the article
+    end: int
+    chunk_id: str
+    chunk_rank: int  # 1-based rank of the chunk it came from
+    dense: float = 0.0
+    lexical: float = 0.0  # idf-weighted share of the question's content terms it contains
+    score: float = 0.0
+
+
+@dataclass
+class Judgement:
+    answerable: bool
+    reason: str
+    anchors: list[str]
+    anchors_found: list[str]
+    margin: float
+
+
+def anchors(question: str) -> list[tuple[str, ...]]:
+    """Names, numbers and dates in a question, folded: what an answer must be about.
+
+    Consecutive capitalised words form one name ("Hà Nội" is one place, not the
+    common syllables "hà" and "nội"). A capitalised first word is not taken for
+    a name (every question starts with one) unless it is an acronym.
+    """
+    phrases: list[tuple[str, ...]] = []
+    current: list[str] = []
+    raw = re.findall(r"\w+(?:[/.\-]\w+)*", normalize(question))
+    for i, token in enumerate(raw):
+        folded = fold(token)
+        is_number = bool(_NUMERIC.search(token))
+        is_name = (i > 0 and token[0].isupper()) or (len(token) > 1 and token.isupper())
+        if (is_name or is_number) and folded not in STOPWORDS | TITLES:
+            if is_number:
+                phrases.append((_canonical_date(folded),))
+            else:
+                current.append(folded)
+                continue
+        if current:
+            phrases.append(tuple(current))
+            current = []
+    if current:
+        phrases.append(tuple(current))
+    return list(dict.fromkeys(phrases))
+
+
+def _canonical_date(token: str) -> str:
+    return words(token)[0] if words(token) else token
+
+
+@lru_cache(maxsize=1)
+def exonyms() -> dict[str, list[str]]:
+    """English place names -> their Vietnamese spellings (folded), from bot/data/exonyms.tsv."""
+    table: dict[str, list[str]] = {}
+    for line in (Path(__file__).parent / "data" / "exonyms.tsv").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, spellings = line.split("\t", 1)
+            table[name.strip()] = [s.strip() for s in spellings.split(",") if s.strip()]
+    return table
+
+
+def anchor_found(phrase: tuple[str, ...], text_tokens: str, vocabulary: set[str], lang: str) -> bool:
+    """Is this name or number in the retrieved text?
+
+    Vietnamese questions spell names as the articles do, so the whole name must
+    occur. English questions name places in English ("Finland" for "Phần Lan")
+    and add titles the articles word differently ("President Putin" for "Tổng
+    thống Nga Vladimir Putin"), so there an exonym or one distinctive word of
+    the name is enough, and titles alone are no name.
+    """
+    if f" {' '.join(phrase)} " in text_tokens:
+        return True
+    if lang != "en":
+        return False
+    spellings = exonyms().get(" ".join(phrase), []) + [s for t in phrase for s in exonyms().get(t, [])]
+    if any(f" {s} " in text_tokens for s in spellings):
+        return True
+    return len(phrase) > 1 and any(t in vocabulary and len(t) > 2 and t not in STOPWORDS | TITLES for t in phrase)
+
+
+def content_terms(question: str) -> list[str]:
+    return [t for t in dict.fromkeys(lexical_tokens(question)) if t not in STOPWORDS]
+
+
+def collect(hits: list[Hit]) -> list[Evidence]:
+    """Every sentence of the retrieved chunks, once, with offsets into its article."""
+    seen: set[tuple[str, int]] = set()
+    out: list[Evidence] = []
+    for rank, hit in enumerate(hits, start=1):
+        chunk_start = int(hit.doc.metadata.get("start", 0))
+        for span in sentences(hit.doc.page_content, offset=chunk_start):
+            key = (hit.source, span.start)
+            # Overlapping chunks repeat sentences; a fragment cut by the chunk
+            # boundary is also covered by its neighbour.
+            if key in seen or len(span.text.split()) < MIN_WORDS:
+                continue
+            seen.add(key)
+            out.append(Evidence(span.text, hit.source, span.start, span.end, hit.doc.id or "", rank))
+    return _drop_fragments(out)
+
+
+def _drop_fragments(items: list[Evidence]) -> list[Evidence]:
+    """Drop a sentence that lies inside a longer one from the same article."""
+    keep = []
+    for e in items:
+        inside = any(
+            o is not e and o.source == e.source and o.start <= e.start and e.end <= o.end and (o.end - o.start) > (e.end - e.start)
+            for o in items
+        )
+        if not inside:
+            keep.append(e)
+    return keep
+
+
+def score(question: str, items: list[Evidence], embeddings: Embeddings, lexical: BM25Index) -> list[Evidence]:
+    """Score sentences by embedding similarity, key-term overlap and their chunk's rank; best first."""
+    if not items:
+        return []
+    query = np.asarray(embeddings.embed_query(question))
+    matrix = np.asarray(embeddings.embed_documents([e.text for e in items]))
+    sims = matrix @ query
+    terms = content_terms(question)
+    weights = {t: lexical.idf(t) for t in terms if t in lexical.postings}
+    total = sum(weights.values())
+    spread = float(sims.max() - sims.min()) or 1.0
+    for e, sim in zip(items, sims):
+        e.dense = float(sim)
+        present = set(lexical_tokens(e.text))
+        e.lexical = sum(w for t, w in weights.items() if t in present) / total if total else 0.0
+        relative = (e.dense - float(sims.min())) / spread
+        e.score = relative + 0.8 * e.lexical + 0.25 / math.sqrt(e.chunk_rank)
+    return sorted(items, key=lambda e: -e.score)
+
+
+def judge(question: str, ranked: list[Evidence], hits: list[Hit], lang: str = "en", min_margin: float = 0.02) -> Judgement:
+    """Do the retrieved sentences answer the question at all?"""
+    wanted = anchors(question)
+    tokens: list[str] = []
+    for hit in hits:
+        tokens.extend(fold(t) for t in words(hit.doc.page_content))
+    text_tokens = f" {' '.join(tokens)} "
+    vocabulary = set(tokens)
+    found = [a for a in wanted if anchor_found(a, text_tokens, vocabulary, lang)]
+    names = [" ".join(a) for a in wanted]
+    margin = 0.0
+    if ranked:
+        dense = np.array([e.dense for e in ranked])
+        margin = float(dense.max() - np.median(dense))
+    if not ranked:
+        return Judgement(False, "nothing retrieved", names, [], margin)
+    if wanted and len(found) < math.ceil(len(wanted) / 2):
+        missing = [" ".join(a) for a in wanted if a not in found]
+        return Judgement(False, f"not in the retrieved text: {', '.join(missing)}", names, [" ".join(a) for a in found], margin)
+    if margin < min_margin and not found:
+        return Judgement(False, f"no sentence stands out (margin {margin:.3f})", names, [" ".join(a) for a in found], margin)
+    return Judgement(True, "ok", names, [" ".join(a) for a in found], margin)

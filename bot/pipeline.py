@@ -1,0 +1,155 @@
+"""The whole path of one question: check -> retrieve -> weigh evidence -> answer -> cite.
+
+`Bot` is opened once per process (the index and models load once) and is safe
+to call from the UI's worker threads.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from bot import evidence as ev
+from bot.answer import Answer
+from bot.answer.extractive import extractive_answer
+from bot.embed import make_embeddings
+from bot.lang import detect_language
+from bot.prompts import message
+from bot.retrieve import Hit, HybridRetriever, Mode, open_retriever
+from bot.settings import Settings, get_settings
+from bot.text import normalize
+
+History = list[tuple[str, str]]  # (user question, bot answer text) pairs, oldest first
+
+# Questions fishing for the bot's own configuration get a refusal before any
+# retrieval or model call: nothing about them is in the articles anyway.
+_SECRET_REQUEST = re.compile(
+    r"(system\s*prompt|api[\s_-]*key|openai_api_key|environment\s+variable|env\s+var|\.env\b|password|"
+    r"your\s+(instructions|prompt|configuration)|lời nhắc hệ thống|khóa api|biến môi trường)",
+    re.I,
+)
+
+
+@dataclass
+class Result:
+    answer: Answer
+    hits: list[Hit] = field(default_factory=list)
+    evidence: list[ev.Evidence] = field(default_factory=list)
+    judgement: ev.Judgement | None = None
+    seconds: float = 0.0
+
+
+class Bot:
+    def __init__(self, settings: Settings | None = None, retriever: HybridRetriever | None = None) -> None:
+        self.settings = settings or get_settings()
+        self.retriever = retriever or open_retriever(self.settings)
+        self.embeddings = make_embeddings(self.settings)
+        self._llm = None
+        self._llm_error: str | None = None
+        if self.settings.answer_mode != "extractive" and self.settings.llm_configured:
+            from bot.answer.llm import LLMAnswerer
+
+            self._llm = LLMAnswerer(self.settings)
+
+    @property
+    def answerer_label(self) -> str:
+        return self._llm.label if self._llm else "extractive"
+
+    def close(self) -> None:
+        if self._llm:
+            self._llm.close()
+
+    # -- the stages -------------------------------------------------------------
+
+    def prepare(self, question: str) -> tuple[str, str, list[str]]:
+        """Clean the question; returns (question, language, notices)."""
+        notices: list[str] = []
+        question = " ".join(normalize(question or "").split())
+        lang = detect_language(question)
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            question = question[:limit]
+            notices.append(message("truncated", lang, limit=limit))
+        return question, lang, notices
+
+    def retrieve(self, question: str, k: int | None = None, mode: Mode | None = None) -> list[Hit]:
+        return self.retriever.search(question, k=k or self.settings.top_k, mode=mode)
+
+    def weigh(self, question: str, hits: list[Hit], lang: str) -> tuple[list[ev.Evidence], ev.Judgement]:
+        ranked = ev.score(question, ev.collect(hits), self.embeddings, self.retriever.lexical)
+        return ranked, ev.judge(question, ranked, hits, lang)
+
+    # -- public entry points ----------------------------------------------------
+
+    def run(
+        self,
+        question: str,
+        history: History | None = None,
+        *,
+        k: int | None = None,
+        mode: Mode | None = None,
+        use_llm: bool | None = None,
+    ) -> Result:
+        """Answer without streaming; what the CLI and the eval call."""
+        result: Result | None = None
+        for event in self.stream(question, history, k=k, mode=mode, use_llm=use_llm):
+            if isinstance(event, Result):
+                result = event
+        assert result is not None
+        return result
+
+    def ask(self, question: str, history: History | None = None) -> Answer:
+        return self.run(question, history).answer
+
+    def stream(
+        self,
+        question: str,
+        history: History | None = None,
+        *,
+        k: int | None = None,
+        mode: Mode | None = None,
+        use_llm: bool | None = None,
+    ) -> Iterator[str | Result]:
+        """Yield answer text as it is generated, then the final `Result` (citations resolved)."""
+        started = time.perf_counter()
+        question, lang, notices = self.prepare(question)
+        if not re.search(r"\w", question):
+            yield Result(Answer(message("empty_question", lang), mode="hint", lang=lang, answerer="none"))
+            return
+        if _SECRET_REQUEST.search(question):
+            text = message("secret_request", lang)
+            yield Result(Answer(text, mode="refusal", lang=lang, refused=True, answerer="guard"))
+            return
+
+        llm = self._llm if (use_llm is None or use_llm) else None
+        standalone = question
+        if llm and history:
+            standalone = llm.condense(question, history)
+
+        hits = self.retrieve(standalone, k=k, mode=mode)
+        ranked, judgement = self.weigh(standalone, hits, lang)
+        if not judgement.answerable:
+            answer = Answer(message("refusal", lang), mode="refusal", lang=lang, refused=True, answerer=self.answerer_label)
+        elif llm:
+            answer = yield from self._generate(llm, question, standalone, ranked, lang, history)
+        else:
+            answer = extractive_answer(ranked, lang)
+        answer.question = standalone
+        if notices:
+            answer.notice = " ".join(filter(None, [*notices, answer.notice]))
+        yield Result(answer, hits, ranked, judgement, time.perf_counter() - started)
+
+    def _generate(self, llm, question, standalone, ranked, lang, history) -> Iterator[str]:
+        from bot.answer.llm import LLMError
+
+        try:
+            return (yield from llm.stream_answer(standalone, ranked, lang, history))
+        except LLMError as exc:
+            if self.settings.fallback != "extractive":
+                return Answer(str(exc), mode="refusal", lang=lang, refused=True, answerer=llm.label, notice=str(exc))
+            answer = extractive_answer(ranked, lang)
+            answer.notice = message("fallback", lang, error=str(exc))
+            answer.answerer = f"extractive (fallback from {llm.label})"
+            return answer

