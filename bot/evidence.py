@@ -9,9 +9,9 @@ The refusal decision rests on two signals, never on a fixed cosine threshold
 - anchors: the names, numbers and dates a question asks about must occur in
   the retrieved text (a question about "Macron" is not answered by a passage
   about Putin, however similar the embedding says they are);
-- relative dense support: the best sentence must stand out from the corpus'
-  background similarity to the question, measured as a margin over the median
-  of the retrieved sentences.
+- topic overlap: the question must share enough of e5's sparse latent terms
+  with a top passage (bot.embed.TopicOverlap); off-topic questions share
+  almost none, whatever their language.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ TITLES = set(
 _NUMERIC = re.compile(r"\d")
 # Shorter "sentences" are captions and bylines ("Ảnh: AFP/TTXVN"), never an answer.
 MIN_WORDS = 6
+MAX_CANDIDATES = 16
 
 
 @dataclass
@@ -61,7 +62,7 @@ class Judgement:
     reason: str
     anchors: list[str]
     anchors_found: list[str]
-    margin: float
+    overlap: float | None  # sparse term overlap with the best passage (see bot.embed.TopicOverlap)
 
 
 def anchors(question: str) -> list[tuple[str, ...]]:
@@ -73,7 +74,10 @@ def anchors(question: str) -> list[tuple[str, ...]]:
     """
     phrases: list[tuple[str, ...]] = []
     current: list[str] = []
-    raw = re.findall(r"\w+(?:[/.\-]\w+)*", normalize(question))
+    raw: list[str] = []
+    for token in re.findall(r"\w+(?:[/.\-]\w+)*", normalize(question)):
+        # "NATO-Russia" names two things, "S-400" and "21/1" one.
+        raw.extend([token] if _NUMERIC.search(token) else [p for p in token.split("-") if p])
     for i, token in enumerate(raw):
         folded = fold(token)
         is_number = bool(_NUMERIC.search(token))
@@ -164,10 +168,16 @@ def score(question: str, items: list[Evidence], embeddings: Embeddings, lexical:
     """Score sentences by embedding similarity, key-term overlap and their chunk's rank; best first."""
     if not items:
         return []
+    terms = content_terms(question)
+    if len(items) > MAX_CANDIDATES:
+        # Embedding a sentence is the costly step: keep those from the best
+        # chunks and those sharing the question's words.
+        present = [set(lexical_tokens(e.text)) for e in items]
+        keep = sorted(range(len(items)), key=lambda i: (-sum(t in present[i] for t in terms), items[i].chunk_rank))
+        items = [items[i] for i in sorted(keep[:MAX_CANDIDATES])]
     query = np.asarray(embeddings.embed_query(question))
     matrix = np.asarray(embeddings.embed_documents([e.text for e in items]))
     sims = matrix @ query
-    terms = content_terms(question)
     weights = {t: lexical.idf(t) for t in terms if t in lexical.postings}
     total = sum(weights.values())
     spread = float(sims.max() - sims.min()) or 1.0
@@ -180,7 +190,14 @@ def score(question: str, items: list[Evidence], embeddings: Embeddings, lexical:
     return sorted(items, key=lambda e: -e.score)
 
 
-def judge(question: str, ranked: list[Evidence], hits: list[Hit], lang: str = "en", min_margin: float = 0.02) -> Judgement:
+def judge(
+    question: str,
+    ranked: list[Evidence],
+    hits: list[Hit],
+    lang: str = "en",
+    overlap: float | None = None,
+    min_overlap: float = 0.2,
+) -> Judgement:
     """Do the retrieved sentences answer the question at all?"""
     wanted = anchors(question)
     tokens: list[str] = []
@@ -190,15 +207,12 @@ def judge(question: str, ranked: list[Evidence], hits: list[Hit], lang: str = "e
     vocabulary = set(tokens)
     found = [a for a in wanted if anchor_found(a, text_tokens, vocabulary, lang)]
     names = [" ".join(a) for a in wanted]
-    margin = 0.0
-    if ranked:
-        dense = np.array([e.dense for e in ranked])
-        margin = float(dense.max() - np.median(dense))
+    found_names = [" ".join(a) for a in found]
     if not ranked:
-        return Judgement(False, "nothing retrieved", names, [], margin)
+        return Judgement(False, "nothing retrieved", names, [], overlap)
     if wanted and len(found) < math.ceil(len(wanted) / 2):
         missing = [" ".join(a) for a in wanted if a not in found]
-        return Judgement(False, f"not in the retrieved text: {', '.join(missing)}", names, [" ".join(a) for a in found], margin)
-    if margin < min_margin and not found:
-        return Judgement(False, f"no sentence stands out (margin {margin:.3f})", names, [" ".join(a) for a in found], margin)
-    return Judgement(True, "ok", names, [" ".join(a) for a in found], margin)
+        return Judgement(False, f"not in the retrieved text: {', '.join(missing)}", names, found_names, overlap)
+    if overlap is not None and overlap < min_overlap:
+        return Judgement(False, f"off-topic (term overlap {overlap:.2f} < {min_overlap})", names, found_names, overlap)
+    return Judgement(True, "ok", names, found_names, overlap)

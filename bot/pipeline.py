@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from bot import evidence as ev
 from bot.answer import Answer
 from bot.answer.extractive import extractive_answer
-from bot.embed import make_embeddings
+from bot.embed import make_embeddings, topic_overlap
 from bot.lang import detect_language
 from bot.prompts import message
 from bot.retrieve import Hit, HybridRetriever, Mode, open_retriever
@@ -79,7 +79,8 @@ class Bot:
 
     def weigh(self, question: str, hits: list[Hit], lang: str) -> tuple[list[ev.Evidence], ev.Judgement]:
         ranked = ev.score(question, ev.collect(hits), self.embeddings, self.retriever.lexical)
-        return ranked, ev.judge(question, ranked, hits, lang)
+        overlap = topic_overlap().best(question, [h.doc.page_content for h in hits[:3]])
+        return ranked, ev.judge(question, ranked, hits, lang, overlap, self.settings.min_topic_overlap)
 
     # -- public entry points ----------------------------------------------------
 

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
         "text-embedding-3-small", validation_alias=_env("BOT_OPENAI_EMBEDDING_MODEL")
     )
 
+    # Below this share of its sparse terms found in the best passages, a question is off-topic.
+    min_topic_overlap: float = Field(0.2, ge=0, le=1, validation_alias=_env("BOT_MIN_TOPIC_OVERLAP"))
+
     # Answering
     answer_mode: Literal["auto", "extractive", "llm"] = Field(
         "auto", validation_alias=_env("BOT_ANSWER_MODE")

@@ -26,6 +26,9 @@ def test_geneva_question_names_both_ministers_with_citations(shared_bot, questio
         ("what is the weather in Hanoi today", "en", "The articles don't say."),
         ("Giá vàng hôm nay ở Hà Nội là bao nhiêu?", "vi", "Các bài báo không đề cập đến điều này."),
         ("Who won the 2022 football World Cup?", "en", "The articles don't say."),
+        # No names to check: the topic-overlap gate decides.
+        ("How do I bake sourdough bread?", "en", "The articles don't say."),
+        ("Công thức nấu phở bò như thế nào?", "vi", "Các bài báo không đề cập đến điều này."),
     ],
 )
 def test_off_topic_questions_are_refused_in_their_language(shared_bot, question, lang, refusal):
@@ -38,3 +41,12 @@ def test_answer_is_short(shared_bot):
     answer = shared_bot.ask("Which system did Russia send to Belarus?")
     assert "S-400" in answer.text
     assert len(answer.citations) <= 2 and len(answer.text) < 800
+
+
+@pytest.mark.parametrize(
+    ("question", "name"),
+    [("Who is Stoltenberg?", "Stoltenberg"), ("Ryabkov Cuba", "Ryabkov"), ("Neptune Strike", "Neptune Strike")],
+)
+def test_short_on_topic_questions_are_answered(shared_bot, question, name):
+    answer = shared_bot.ask(question)
+    assert not answer.refused and name in answer.text
