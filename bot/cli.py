@@ -18,11 +18,12 @@ def _fail(message: str) -> None:
 
 
 def _open_bot():
+    from bot.answer.llm import LLMError
     from bot.pipeline import Bot
 
     try:
         return Bot(get_settings())
-    except IndexUnavailable as exc:
+    except (IndexUnavailable, LLMError) as exc:
         _fail(str(exc))
 
 
@@ -100,12 +101,14 @@ def ask(question: tuple[str, ...], k: int | None, retriever: str | None, stream:
     bot = _open_bot()
     try:
         result = None
+        streamed = False
         for event in bot.stream(" ".join(question), k=k, mode=retriever):
             if isinstance(event, Result):
                 result = event
             elif stream and not as_json:
                 click.echo(event, nl=False)
-        if stream and not as_json and result.answer.mode == "llm":
+                streamed = True
+        if stream and not as_json and streamed:
             click.echo("\n")
         answer = result.answer
         if as_json:

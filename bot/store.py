@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import chromadb
+import httpx
 from chromadb.config import Settings as ChromaSettings
 from langchain_chroma import Chroma
 from langchain_classic.indexes import SQLRecordManager
@@ -25,6 +26,8 @@ def chroma_client(settings: Settings) -> chromadb.ClientAPI:
         if settings.chroma_token:
             headers["Authorization"] = f"Bearer {settings.chroma_token.get_secret_value()}"
         try:
+            # HttpClient waits forever (httpx timeout=None) on a port that accepts but never answers.
+            httpx.get(f"http://{settings.chroma_host}:{settings.chroma_port}/api/v2/heartbeat", timeout=10)
             return chromadb.HttpClient(
                 host=settings.chroma_host, port=settings.chroma_port, headers=headers, settings=chroma_settings
             )

@@ -1,0 +1,1 @@
+"""Evaluation: run a Q&A dataset through the bot, score retrieval, answers, citations and refusals."""

@@ -1,0 +1,154 @@
+"""Server mode: the bot against a real `chroma run` server on loopback."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import GENEVA_FILES, SEEDS, free_port, make_settings
+
+from bot.embed import make_embeddings
+from bot.ingest import ingest
+from bot.store import IndexUnavailable, chroma_client, vector_store
+
+pytestmark = pytest.mark.server
+
+CHROMA = Path(sys.executable).parent / "chroma"
+START_TIMEOUT_S = 60
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory):
+    """A `chroma run` server on a free loopback port; stopped by its PID even when a test fails."""
+    data = tmp_path_factory.mktemp("chroma-server")
+    port = free_port()
+    log = (data / "server.log").open("wb")
+    proc = subprocess.Popen(
+        [str(CHROMA), "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"chroma run exited with {proc.returncode}: {(data / 'server.log').read_text()[-2000:]}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"chroma run did not answer its heartbeat within {START_TIMEOUT_S} s")
+            time.sleep(0.2)
+        yield port
+    finally:
+        _stop(proc)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def server_settings(chroma_server, tmp_path_factory):
+    return make_settings(
+        tmp_path_factory.mktemp("server-index"),
+        chroma_host="127.0.0.1",
+        chroma_port=chroma_server,
+        answer_mode="extractive",
+    )
+
+
+@pytest.fixture(scope="module")
+def server_index(server_settings):
+    report = ingest([SEEDS], server_settings)
+    assert not report.failed and len(report.files_added) == 5 and report.chunks_added > 0
+    return server_settings
+
+
+def test_ingest_into_server_is_incremental(server_index):
+    client = chroma_client(server_index)
+    count = client.get_collection(server_index.collection).count()
+    again = ingest([SEEDS], server_index)
+    assert again.chunks_added == 0 and again.chunks_deleted == 0
+    assert len(again.files_unchanged) == 5
+    assert client.get_collection(server_index.collection).count() == count == again.chunks_total
+    # The data is in the server, not in a local Chroma directory.
+    assert not server_index.chroma_dir.exists()
+
+
+def test_geneva_question_through_the_server(server_index):
+    from bot.pipeline import Bot
+
+    bot = Bot(server_index)
+    try:
+        answer = bot.ask("who met in Geneva on 21/1")
+    finally:
+        bot.close()
+    assert not answer.refused
+    assert "Lavrov" in answer.text and "Blinken" in answer.text
+    assert answer.citations and answer.citations[0].source in GENEVA_FILES
+
+
+def test_bm25_is_rebuilt_from_the_server_when_missing(server_index, tmp_path):
+    # Another machine's index dir has no BM25 file: it is rebuilt from the server's chunks.
+    from bot.retrieve import open_retriever
+
+    settings = server_index.model_copy(update={"index_dir": tmp_path / "elsewhere"})
+    retriever = open_retriever(settings)
+    count = vector_store(settings, make_embeddings(settings))._collection.count()
+    assert len(retriever.lexical) == count
+    hits = retriever.search("ai gap nhau o geneva ngay 21/1", k=5, mode="bm25")
+    assert hits and hits[0].source in GENEVA_FILES
+
+
+def test_closed_port_is_index_unavailable(tmp_path):
+    settings = make_settings(tmp_path, chroma_host="127.0.0.1", chroma_port=free_port())
+    with pytest.raises(IndexUnavailable, match=r"Cannot reach the Chroma server at 127\.0\.0\.1:\d+"):
+        chroma_client(settings)
+
+
+def _ask_with_server_port(tmp_path: Path, port: int) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "BOT_", "CHROMA_"))}
+    env.update(BOT_INDEX_DIR=str(tmp_path), CHROMA_HOST="127.0.0.1", CHROMA_PORT=str(port))
+    # The timeout turns a hang into a failure instead of a stuck suite.
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "ask", "who met in Geneva"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=tmp_path,
+    )
+
+
+def test_cli_with_closed_port_says_what_to_do(tmp_path):
+    out = _ask_with_server_port(tmp_path, free_port())
+    assert out.returncode == 1
+    assert "Cannot reach the Chroma server" in out.stderr and "CHROMA_HOST" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_port_that_never_answers_fails_instead_of_hanging(tmp_path):
+    # Something listens (the kernel completes the handshake) but never speaks HTTP.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        out = _ask_with_server_port(tmp_path, silent.getsockname()[1])
+    assert out.returncode == 1
+    assert "Cannot reach the Chroma server" in out.stderr and "Timeout" in out.stderr
+    assert "Traceback" not in out.stderr
