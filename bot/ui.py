@@ -51,8 +51,10 @@ CONTEXT_CHARS = 150  # shown on each side of a cited passage (~300 in all)
 LOOPBACK_NAMES = {"localhost"}
 
 # Fonts the reader already has, all with Vietnamese diacritics; web fonts would
-# be fetched from the internet, which this app never does.
-FONTS = ["Noto Sans", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "DejaVu Sans", "sans-serif"]
+# be fetched from the internet, which this app never does. DejaVu Sans comes
+# before Arial because Linux aliases Arial to Liberation Sans, which lacks some
+# Vietnamese letters (the browser would then mix two fonts in one word).
+FONTS = ["Noto Sans", "Segoe UI", "Roboto", "Helvetica Neue", "DejaVu Sans", "Arial", "sans-serif"]
 MONO_FONTS = ["Noto Sans Mono", "DejaVu Sans Mono", "Consolas", "monospace"]
 
 CSS = """
