@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from bot.expect import Expectation, expectation, satisfied
 from bot.lexical import BM25Index
 from bot.retrieve import Hit
 from bot.text import fold, lexical_tokens, normalize, sentences, words
@@ -41,6 +42,21 @@ _NUMERIC = re.compile(r"\d")
 # Shorter "sentences" are captions and bylines ("Ảnh: AFP/TTXVN"), never an answer.
 MIN_WORDS = 6
 MAX_CANDIDATES = 16
+# A sentence holding the kind of value asked for ("how many" -> a count of the
+# thing asked about) gains this much, in proportion to the kinds it covers.
+ANSWER_BONUS = 0.5
+# A photo caption repeats the story's names and dates but says little; it
+# answers only when nothing else does.
+CAPTION_PENALTY = 0.4
+# For the refusal check, a sentence holding the asked-for value must also be
+# about the question: at least this share of the best sentence's relevance.
+RELEVANT_SHARE = 0.5
+# News prose names its subject once and continues it in the next sentence
+# ("Neptune Strike will start… The exercise will last 12 days."): a sentence
+# holding the asked-for value borrows this share of its predecessor's relevance.
+CONTINUATION = 0.8
+_PHOTO_CREDIT = re.compile(r"^\s*\(?\s*(ảnh|photo|nguồn ảnh)\s*:", re.I)
+_INLINE_CREDIT = re.compile(r"\(\s*(ảnh|photo)\s*:|\((phải|trái|giữa)\)", re.I)
 
 
 @dataclass
@@ -53,7 +69,10 @@ class Evidence:
     chunk_rank: int  # 1-based rank of the chunk it came from
     dense: float = 0.0
     lexical: float = 0.0  # idf-weighted share of the question's content terms it contains
-    score: float = 0.0
+    relevance: float = 0.0  # dense + lexical + chunk rank: how much it is about the question
+    score: float = 0.0  # relevance, plus holding the asked-for value, less being a caption
+    answers: frozenset[str] = frozenset()  # the asked-for kinds of value it holds (bot.expect)
+    caption: bool = False
 
 
 @dataclass
@@ -63,6 +82,8 @@ class Judgement:
     anchors: list[str]
     anchors_found: list[str]
     overlap: float | None  # sparse term overlap with the best passage (see bot.embed.TopicOverlap)
+    expects: list[str] = field(default_factory=list)  # kinds of value the question asks for (bot.expect)
+    value_missing: bool = False  # on topic, but no sentence holds the kind of value asked for
 
 
 def anchors(question: str) -> list[tuple[str, ...]]:
@@ -147,7 +168,9 @@ def collect(hits: list[Hit]) -> list[Evidence]:
             if key in seen or len(span.text.split()) < MIN_WORDS:
                 continue
             seen.add(key)
-            out.append(Evidence(span.text, hit.source, span.start, span.end, hit.doc.id or "", rank))
+            after = hit.doc.page_content[span.end - chunk_start : span.end - chunk_start + 20]
+            caption = bool(_PHOTO_CREDIT.match(after) or _INLINE_CREDIT.search(span.text))
+            out.append(Evidence(span.text, hit.source, span.start, span.end, hit.doc.id or "", rank, caption=caption))
     return _drop_fragments(out)
 
 
@@ -165,15 +188,20 @@ def _drop_fragments(items: list[Evidence]) -> list[Evidence]:
 
 
 def score(question: str, items: list[Evidence], embeddings: Embeddings, lexical: BM25Index) -> list[Evidence]:
-    """Score sentences by embedding similarity, key-term overlap and their chunk's rank; best first."""
+    """Score sentences by embedding similarity, key-term overlap, their chunk's rank and
+    whether they hold the kind of value asked for; best first."""
     if not items:
         return []
+    wanted = expectation(question)
     terms = content_terms(question)
     if len(items) > MAX_CANDIDATES:
         # Embedding a sentence is the costly step: keep those from the best
-        # chunks and those sharing the question's words.
+        # chunks, those sharing the question's words, and those holding the
+        # kind of value it asks for.
         present = [set(lexical_tokens(e.text)) for e in items]
-        keep = sorted(range(len(items)), key=lambda i: (-sum(t in present[i] for t in terms), items[i].chunk_rank))
+        order = sorted(range(len(items)), key=lambda i: (-sum(t in present[i] for t in terms), items[i].chunk_rank))
+        holders = [i for i in order if satisfied(items[i].text, wanted) & wanted.strict][: MAX_CANDIDATES // 2]
+        keep = list(dict.fromkeys(holders + order))
         items = [items[i] for i in sorted(keep[:MAX_CANDIDATES])]
     query = np.asarray(embeddings.embed_query(question))
     matrix = np.asarray(embeddings.embed_documents([e.text for e in items]))
@@ -186,8 +214,32 @@ def score(question: str, items: list[Evidence], embeddings: Embeddings, lexical:
         present = set(lexical_tokens(e.text))
         e.lexical = sum(w for t, w in weights.items() if t in present) / total if total else 0.0
         relative = (e.dense - float(sims.min())) / spread
-        e.score = relative + 0.8 * e.lexical + 0.25 / math.sqrt(e.chunk_rank)
+        e.relevance = relative + 0.8 * e.lexical + 0.25 / math.sqrt(e.chunk_rank)
+        e.answers = satisfied(e.text, wanted)
+    _continue_subjects(items)
+    for e in items:
+        covered = len(e.answers) / len(wanted.kinds) if wanted.kinds else 0.0
+        e.score = e.relevance + ANSWER_BONUS * covered - CAPTION_PENALTY * e.caption
     return sorted(items, key=lambda e: -e.score)
+
+
+def _continue_subjects(items: list[Evidence]) -> None:
+    """Let a value-holding sentence borrow relevance from the sentence right before it (one step only)."""
+    own = [e.relevance for e in items]
+    for e in items:
+        if not e.answers:
+            continue
+        for p, relevance in zip(items, own):
+            if p.source == e.source and 0 <= e.start - p.end <= 3:
+                e.relevance = max(e.relevance, CONTINUATION * relevance)
+
+
+def holds_asked_value(ranked: list[Evidence], wanted: Expectation) -> bool:
+    """Does a sentence about the question hold a value of a kind it asks for (a count, a date…)?"""
+    if not wanted.strict or not ranked:
+        return True
+    best = max(e.relevance for e in ranked)
+    return any(e.answers & wanted.strict and e.relevance >= RELEVANT_SHARE * best for e in ranked)
 
 
 def judge(
@@ -215,4 +267,9 @@ def judge(
         return Judgement(False, f"not in the retrieved text: {', '.join(missing)}", names, found_names, overlap)
     if overlap is not None and overlap < min_overlap:
         return Judgement(False, f"off-topic (term overlap {overlap:.2f} < {min_overlap})", names, found_names, overlap)
-    return Judgement(True, "ok", names, found_names, overlap)
+    wanted = expectation(question)
+    kinds = sorted(wanted.kinds)
+    if not holds_asked_value(ranked, wanted):
+        missing = " or ".join(sorted(wanted.strict))
+        return Judgement(False, f"no {missing} in the sentences about it", names, found_names, overlap, kinds, True)
+    return Judgement(True, "ok", names, found_names, overlap, kinds)
