@@ -67,7 +67,7 @@ _DURATION_UNITS = {"giây", "phút", "giờ", "tiếng", "ngày", "tuần", "th�
 _CURRENCIES = {"usd", "đô", "đôla", "dollar", "euro", "eur", "bảng", "rúp", "ruble", "yen", "nhân", "vnd", "$", "€", "£"}
 _DATE_TOKEN = re.compile(r"^\d{1,2}/\d{1,2}(/\d{2,4})?$|^(19|20)\d\d$|^\d{1,2}/(19|20)\d\d$")
 _DATE_WORDS = {"ngày", "tháng", "năm", "tuần", "hôm", "thứ", "sáng", "chiều", "tối", "đêm"}
-_DATE_FOLLOWERS = {"tới", "sau", "trước", "qua", "nay", "này", "mai", "đó", "trước", "kế", "tiếp"}
+_DATE_FOLLOWERS = {"tới", "sau", "trước", "qua", "nay", "này", "mai", "đó", "kế", "tiếp"}
 _DIGITS = re.compile(r"^\d+([.,]\d+)*$")
 _NAME = re.compile(r"\b[A-ZĐ][\w'’\-]*", re.UNICODE)
 # How far after a number its counted noun may come: "100.000 binh sĩ", "40 chiếc máy bay", "12 ngày".
