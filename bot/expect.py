@@ -81,6 +81,7 @@ class Expectation:
     units: tuple[str, ...] = ()
     # For "how many hours/bao nhiêu giờ": the time units that answer it; () accepts any.
     time_units: tuple[str, ...] = ()
+    year_only: bool = False  # "since what year", "năm nào": a day and month is no answer
     question_tokens: frozenset[str] = field(default_factory=frozenset)
 
     @property
@@ -117,7 +118,12 @@ def expectation(question: str) -> Expectation:
         kinds.discard("quantity")
     units = _units(text, folded) if "quantity" in kinds else ()
     time_units = _time_units(text, folded) if "duration" in kinds else ()
-    return Expectation(frozenset(kinds), units, time_units, frozenset(fold(t) for t in words(question)))
+    year_only = "date" in kinds and bool(_YEAR_ASKED.search(text) or _YEAR_ASKED.search(folded))
+    return Expectation(frozenset(kinds), units, time_units, year_only, frozenset(fold(t) for t in words(question)))
+
+
+_YEAR_ASKED = re.compile(r"\b(what|which) year\b|\bin what year\b|\bnam nao\b|\bnam bao nhieu\b|\bnam may\b")
+_YEAR = re.compile(r"^(1[89]|20)\d\d$|[/-](1[89]|20)\d\d$")
 
 
 _TIME_UNITS = {
@@ -213,6 +219,8 @@ def has_duration(sentence: str, exp: Expectation) -> bool:
 
 def has_date(sentence: str, exp: Expectation) -> bool:
     tokens = words(sentence)
+    if exp.year_only:
+        return any(_YEAR.search(t) and fold(t) not in exp.question_tokens for t in tokens)
     for i, token in enumerate(tokens):
         if _DATE_TOKEN.match(token) and fold(token) not in exp.question_tokens:
             return True

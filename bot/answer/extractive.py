@@ -7,25 +7,30 @@ from bot.evidence import Evidence
 from bot.prompts import message
 
 
-def choose(ranked: list[Evidence], max_sentences: int = 2, close: float = 0.85) -> list[Evidence]:
-    """The best sentence, plus runners-up that score close to it and add something.
+def choose(ranked: list[Evidence], max_sentences: int = 2, close: float = 0.85, follow: float = 0.6) -> list[Evidence]:
+    """The best sentence, plus the one that best completes it.
 
-    A second sentence earns its place only when it is near the best one's
-    score and says something the first does not (a question spanning two
-    passages); otherwise one sentence is the short answer.
+    News prose names its subject in one sentence and goes on about it in the
+    next ("Ryabkov said … Asked about these steps, he said it all depends on
+    …"), so the sentence right after the best one joins it when it is fairly
+    relevant on its own (`follow` of the best score). Otherwise a runner-up
+    joins only when it scores close to the best and says something the best
+    does not (a question spanning two passages); else one sentence is the
+    short answer.
     """
     if not ranked:
         return []
     best = ranked[0]
     chosen = [best]
-    for e in ranked[1:]:
-        if len(chosen) >= max_sentences:
+    others = [e for e in ranked[1:] if e.text not in best.text and best.text not in e.text]
+    nxt = next((e for e in others if e.source == best.source and 0 <= e.start - best.end <= 3), None)
+    if nxt is not None and nxt.score >= follow * best.score and not nxt.caption:
+        chosen.append(nxt)
+    for e in others:
+        if len(chosen) >= max_sentences or e.score < close * best.score:
             break
-        if e.score < close * best.score:
-            break
-        if e.text in best.text or best.text in e.text:
-            continue
-        chosen.append(e)
+        if e not in chosen:
+            chosen.append(e)
     # Read in article order when the quotes come from one article.
     return sorted(chosen, key=lambda e: (e.source, e.start)) if len({e.source for e in chosen}) == 1 else chosen
 
