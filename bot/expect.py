@@ -21,10 +21,10 @@ from pathlib import Path
 
 from bot.text import fold, normalize, words
 
-# Kinds whose value is unmistakable in text (a number, a date); missing from
-# every good sentence, they justify a refusal. Names are everywhere in news
-# text, so "who"/"where" only ever boost a sentence, never refuse.
-STRICT_KINDS = frozenset({"quantity", "money", "duration", "date"})
+# Kinds whose value is unmistakable in text (a number, a date, a place after
+# "tại/ở/tới"); missing from every good sentence, they justify a refusal.
+# Names are everywhere in news text, so "who" only ever boosts a sentence.
+STRICT_KINDS = frozenset({"quantity", "money", "duration", "date", "place"})
 
 _EN = {
     "money": re.compile(
@@ -243,13 +243,30 @@ def has_name(sentence: str, exp: Expectation) -> bool:
     return False
 
 
+# A place in Vietnamese prose follows a preposition: "tại Geneva", "ở thủ đô Paris", "tới Belarus".
+_PLACE = re.compile(
+    r"\b(?:tại|ở|tới|đến|sang|từ|về)\s+(?:(?:thủ đô|thành phố|vùng|tỉnh|nước|khu vực|thủ phủ|bang)\s+)?([A-ZĐ][\w\-]*)"
+)
+
+
+def has_place(sentence: str, exp: Expectation) -> bool:
+    """A place named after a preposition of place, that the question does not already name."""
+    from bot.evidence import STOPWORDS, TITLES
+
+    for m in _PLACE.finditer(normalize(sentence)):
+        token = fold(m.group(1))
+        if token not in exp.question_tokens and token not in STOPWORDS | TITLES:
+            return True
+    return False
+
+
 _CHECKS = {
     "quantity": has_quantity,
     "money": has_money,
     "duration": has_duration,
     "date": has_date,
     "person": has_name,
-    "place": has_name,
+    "place": has_place,
 }
 
 

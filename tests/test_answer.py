@@ -45,7 +45,12 @@ def test_answer_is_short(shared_bot):
 
 @pytest.mark.parametrize(
     ("question", "name"),
-    [("Who is Stoltenberg?", "Stoltenberg"), ("Ryabkov Cuba", "Ryabkov"), ("Neptune Strike", "Neptune Strike")],
+    [
+        ("Who is Stoltenberg?", "Stoltenberg"),
+        ("Who is Wendy Sherman?", "Wendy Sherman"),
+        ("Ryabkov Cuba", "Ryabkov"),
+        ("Neptune Strike", "Neptune Strike"),
+    ],
 )
 def test_short_on_topic_questions_are_answered(shared_bot, question, name):
     answer = shared_bot.ask(question)
