@@ -133,8 +133,8 @@ class Bot:
         ranked, judgement = self.weigh(standalone, hits, lang)
         if judgement.value_missing:
             # The asked-for number or date may sit just below the top passages:
-            # look twice as deep before saying the articles don't give it.
-            deeper = self.retrieve(standalone, k=2 * len(hits), mode=mode)
+            # look three times as deep before saying the articles don't give it.
+            deeper = self.retrieve(standalone, k=3 * len(hits), mode=mode)
             ranked, judgement = self.weigh(standalone, deeper, lang)
             hits = deeper if judgement.answerable else hits
         if not judgement.answerable:

@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     )
 
     # Below this share of its sparse terms found in the best passages, a question is off-topic.
-    min_topic_overlap: float = Field(0.2, ge=0, le=1, validation_alias=_env("BOT_MIN_TOPIC_OVERLAP"))
+    min_topic_overlap: float = Field(0.235, ge=0, le=1, validation_alias=_env("BOT_MIN_TOPIC_OVERLAP"))
 
     # Answering
     answer_mode: Literal["auto", "extractive", "llm"] = Field(

@@ -29,6 +29,8 @@ def test_geneva_question_names_both_ministers_with_citations(shared_bot, questio
         # No names to check: the topic-overlap gate decides.
         ("How do I bake sourdough bread?", "en", "The articles don't say."),
         ("Công thức nấu phở bò như thế nào?", "vi", "Các bài báo không đề cập đến điều này."),
+        ("What's the weather like tomorrow?", "en", "The articles don't say."),
+        ("Tell me a joke", "en", "The articles don't say."),
     ],
 )
 def test_off_topic_questions_are_refused_in_their_language(shared_bot, question, lang, refusal):
