@@ -19,8 +19,6 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -28,6 +26,7 @@ from langchain_core.embeddings import Embeddings
 from bot.expect import Expectation, expectation, satisfied
 from bot.lexical import BM25Index
 from bot.retrieve import Hit
+from bot.tables import read_table
 from bot.text import fold, lexical_tokens, normalize, sentences, words
 
 # Function words carry no evidence; folded, so "gì" and "gi" are one entry.
@@ -121,15 +120,9 @@ def _canonical_date(token: str) -> str:
     return words(token)[0] if words(token) else token
 
 
-@lru_cache(maxsize=1)
 def exonyms() -> dict[str, list[str]]:
     """English place names -> their Vietnamese spellings (folded), from bot/data/exonyms.tsv."""
-    table: dict[str, list[str]] = {}
-    for line in (Path(__file__).parent / "data" / "exonyms.tsv").read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.startswith("#"):
-            name, spellings = line.split("\t", 1)
-            table[name.strip()] = [s.strip() for s in spellings.split(",") if s.strip()]
-    return table
+    return read_table("exonyms.tsv")
 
 
 def anchor_found(phrase: tuple[str, ...], text_tokens: str, vocabulary: set[str], lang: str) -> bool:

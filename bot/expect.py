@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 
+from bot.tables import read_table
 from bot.text import fold, normalize, words
 
 # Kinds whose value is unmistakable in text (a number, a date, a place after
@@ -89,15 +88,9 @@ class Expectation:
         return self.kinds & STRICT_KINDS
 
 
-@lru_cache(maxsize=1)
 def counted_nouns() -> dict[str, list[str]]:
     """English nouns that get counted -> their Vietnamese spellings (folded), from bot/data/counted_nouns.tsv."""
-    table: dict[str, list[str]] = {}
-    for line in (Path(__file__).parent / "data" / "counted_nouns.tsv").read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.startswith("#"):
-            name, spellings = line.split("\t", 1)
-            table[name.strip()] = [s.strip() for s in spellings.split(",") if s.strip()]
-    return table
+    return read_table("counted_nouns.tsv")
 
 
 def expectation(question: str) -> Expectation:
