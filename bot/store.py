@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import chromadb
@@ -37,7 +38,19 @@ def chroma_client(settings: Settings) -> chromadb.ClientAPI:
                 f"({type(exc).__name__}). Start it (`chroma run --path DIR --port {settings.chroma_port}`) "
                 "or unset CHROMA_HOST to use the local index."
             ) from None
-    settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise IndexUnavailable(
+            f"The index folder {settings.chroma_dir} cannot be created ({exc.strerror or exc}). "
+            "Set BOT_INDEX_DIR to a folder you can write to."
+        ) from None
+    if not os.access(settings.chroma_dir, os.W_OK):
+        # Chroma's SQLite needs to write even to answer; "rebuild" would fail the same way.
+        raise IndexUnavailable(
+            f"The index at {settings.chroma_dir} is read-only, and Chroma needs write access even to answer. "
+            "Make it writable, or copy the index folder somewhere writable and point BOT_INDEX_DIR at the copy."
+        )
     try:
         return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
     except Exception as exc:

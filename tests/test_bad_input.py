@@ -1,6 +1,8 @@
 """Bad input gets a clear answer and loses nothing (the hardening issue's list)."""
 
+import shutil
 import sqlite3
+import subprocess
 
 import pytest
 from conftest import GENEVA_FILES, make_settings
@@ -106,3 +108,30 @@ def test_record_manager_is_plain_sqlite(seeded_settings):
     # The ingestion records stay inspectable with stock tools.
     with sqlite3.connect(seeded_settings.index_dir / "records.sqlite") as db:
         assert db.execute("select count(*) from upsertion_record").fetchone()[0] > 0
+
+
+@pytest.fixture
+def read_only_index(seeded_index, tmp_path):
+    """A copy of the seeded index on a file system mounted read-only (root bypasses chmod, not this)."""
+    mount = tmp_path / "ro"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256m", "tmpfs", str(mount)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        shutil.copytree(seeded_index, mount / "index")
+        subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True, capture_output=True)
+        yield make_settings(mount / "index")
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_read_only_index_says_to_make_it_writable_not_to_rebuild(read_only_index):
+    with pytest.raises(IndexUnavailable, match="read-only") as caught:
+        open_retriever(read_only_index)
+    assert "--rebuild" not in str(caught.value) and "BOT_INDEX_DIR" in str(caught.value)
+
+
+def test_index_folder_that_cannot_be_created_is_one_clear_line(read_only_index):
+    settings = make_settings(read_only_index.index_dir / "elsewhere")
+    with pytest.raises(IndexUnavailable, match="cannot be created"):
+        open_retriever(settings)
