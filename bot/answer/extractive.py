@@ -7,16 +7,15 @@ from bot.evidence import Evidence
 from bot.prompts import message
 
 
-def choose(ranked: list[Evidence], max_sentences: int = 2, close: float = 0.85, follow: float = 0.6) -> list[Evidence]:
-    """The best sentence, plus the one that best completes it.
+def choose(ranked: list[Evidence], max_sentences: int = 3, close: float = 0.85, follow: float = 0.6) -> list[Evidence]:
+    """The best sentence, plus at most two that complete it.
 
     News prose names its subject in one sentence and goes on about it in the
     next ("Ryabkov said … Asked about these steps, he said it all depends on
     …"), so the sentence right after the best one joins it when it is fairly
-    relevant on its own (`follow` of the best score). Otherwise a runner-up
-    joins only when it scores close to the best and says something the best
-    does not (a question spanning two passages); else one sentence is the
-    short answer.
+    relevant on its own (`follow` of the best score). Runners-up join only when
+    they score close to the best and say something it does not (a question
+    spanning two passages or two files); else one sentence is the short answer.
     """
     if not ranked:
         return []
@@ -35,7 +34,7 @@ def choose(ranked: list[Evidence], max_sentences: int = 2, close: float = 0.85, 
     return sorted(chosen, key=lambda e: (e.source, e.start)) if len({e.source for e in chosen}) == 1 else chosen
 
 
-def extractive_answer(ranked: list[Evidence], lang: str, max_sentences: int = 2) -> Answer:
+def extractive_answer(ranked: list[Evidence], lang: str, max_sentences: int = 3) -> Answer:
     chosen = choose(ranked, max_sentences)
     citations = [
         Citation(n=i, source=e.source, quote=e.text, start=e.start, end=e.end, chunk_id=e.chunk_id)
