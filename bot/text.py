@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Zero-width and bidi control characters carry no meaning in a question but
 # break token matching ("Gen\u200beva").
@@ -55,12 +56,19 @@ def lexical_tokens(text: str) -> list[str]:
     "ai gặp nhau ở Geneva"; a question with diacritics folds the same way.
     """
     out: list[str] = []
-    for token in words(text):
-        folded = fold(token)
-        out.append(folded)
-        if any(sep in folded for sep in "/.-"):
-            out.extend(p for p in re.split(r"[/.\-]", folded) if p)
+    for token in _TOKEN.findall(normalize(text).lower()):
+        out.extend(_terms(token))
     return out
+
+
+@lru_cache(maxsize=500_000)
+def _terms(token: str) -> tuple[str, ...]:
+    # A corpus has far fewer distinct tokens than tokens: folding each distinct
+    # one once made building BM25 over 10,000 chunks 2.6x faster (bench/run.py).
+    folded = fold(_canonical(token))
+    if any(sep in folded for sep in "/.-"):
+        return (folded, *(p for p in re.split(r"[/.\-]", folded) if p))
+    return (folded,)
 
 
 @dataclass(frozen=True)
