@@ -199,7 +199,7 @@ def score(question: str, items: list[Evidence], embeddings: Embeddings, lexical:
     query = np.asarray(embeddings.embed_query(question))
     matrix = np.asarray(embeddings.embed_documents([e.text for e in items]))
     sims = matrix @ query
-    weights = {t: lexical.idf(t) for t in terms if t in lexical.postings}
+    weights = {t: lexical.idf(t) for t in terms if t in lexical}
     total = sum(weights.values())
     spread = float(sims.max() - sims.min()) or 1.0
     for e, sim in zip(items, sims):
