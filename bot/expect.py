@@ -71,6 +71,17 @@ _DIGITS = re.compile(r"^\d+([.,]\d+)*$")
 _NAME = re.compile(r"\b[A-ZĐ][\w'’\-]*", re.UNICODE)
 # How far after a number its counted noun may come: "100.000 binh sĩ", "40 chiếc máy bay", "12 ngày".
 _UNIT_WINDOW = 3
+_YEAR_ASKED = re.compile(r"\b(what|which) year\b|\bin what year\b|\bnam nao\b|\bnam bao nhieu\b|\bnam may\b")
+_YEAR = re.compile(r"^(1[89]|20)\d\d$|[/-](1[89]|20)\d\d$")
+# "how many hours" / "bao nhiêu giờ": the units an answer may give it in.
+_TIME_UNITS = {
+    "hours": ("giờ", "tiếng"), "gio": ("giờ", "tiếng"), "tieng": ("giờ", "tiếng"),
+    "minutes": ("phút",), "phut": ("phút",),
+    "days": ("ngày",), "ngay": ("ngày",),
+    "weeks": ("tuần",), "tuan": ("tuần",),
+    "months": ("tháng",), "thang": ("tháng",),
+    "years": ("năm", "thập"), "nam": ("năm", "thập"),
+}
 
 
 @dataclass(frozen=True)
@@ -113,20 +124,6 @@ def expectation(question: str) -> Expectation:
     time_units = _time_units(text, folded) if "duration" in kinds else ()
     year_only = "date" in kinds and bool(_YEAR_ASKED.search(text) or _YEAR_ASKED.search(folded))
     return Expectation(frozenset(kinds), units, time_units, year_only, frozenset(fold(t) for t in words(question)))
-
-
-_YEAR_ASKED = re.compile(r"\b(what|which) year\b|\bin what year\b|\bnam nao\b|\bnam bao nhieu\b|\bnam may\b")
-_YEAR = re.compile(r"^(1[89]|20)\d\d$|[/-](1[89]|20)\d\d$")
-
-
-_TIME_UNITS = {
-    "hours": ("giờ", "tiếng"), "gio": ("giờ", "tiếng"), "tieng": ("giờ", "tiếng"),
-    "minutes": ("phút",), "phut": ("phút",),
-    "days": ("ngày",), "ngay": ("ngày",),
-    "weeks": ("tuần",), "tuan": ("tuần",),
-    "months": ("tháng",), "thang": ("tháng",),
-    "years": ("năm", "thập"), "nam": ("năm", "thập"),
-}
 
 
 def _time_units(text: str, folded: str) -> tuple[str, ...]:
