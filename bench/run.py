@@ -21,9 +21,7 @@ import contextlib
 import importlib.util
 import json
 import os
-import pickle
 import platform
-import re
 import resource
 import shutil
 import socket
@@ -32,9 +30,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from functools import lru_cache
 from pathlib import Path
-from unittest import mock
 
 import numpy as np
 
@@ -453,51 +449,12 @@ def build_tier(rep: Report, tier_dir: Path, size: int, pool: dict, rng: np.rando
     return {"chunks": count, "real": real, "synthetic": count - real, "add_s": add_s}
 
 
-@lru_cache(maxsize=1 << 20)
-def _token_terms(token: str) -> tuple[str, ...]:
-    from bot.text import _canonical, fold
+def lexical_side(rep: Report, settings: Settings) -> dict:
+    """What every ingest pays for the BM25 side (page all chunks out, build, save), and every start-up (load).
 
-    folded = fold(_canonical(token))
-    if any(sep in folded for sep in "/.-"):
-        return (folded, *(p for p in re.split(r"[/.\-]", folded) if p))
-    return (folded,)
-
-
-def lexical_tokens_memo(text: str) -> list[str]:
-    """bot.text.lexical_tokens with the per-token work (date canonicalisation, fold, split) memoised.
-
-    The proposed fix: a corpus has far fewer distinct tokens than tokens, and
-    fold() (NFD + a generator over characters) per token is most of BM25's build time.
+    (The two fixes this section used to propose, a memoised per-token fold and a
+    compact pickle layout, are in bot/text.py and bot/lexical.py now.)
     """
-    from bot.text import _TOKEN, normalize
-
-    out: list[str] = []
-    for token in _TOKEN.findall(normalize(text).lower()):
-        out.extend(_token_terms(token))
-    return out
-
-
-def compact_pickle_seconds(index) -> tuple[float, float, int]:
-    """Save/load time and size of the same BM25 data without Document objects and per-term arrays."""
-    terms = list(index.postings)
-    lengths = np.fromiter((len(index.postings[t][0]) for t in terms), dtype=np.int64, count=len(terms))
-    offsets = np.concatenate([[0], np.cumsum(lengths)])
-    doc_idx = np.concatenate([index.postings[t][0] for t in terms]) if terms else np.zeros(0, np.int32)
-    tfs = np.concatenate([index.postings[t][1] for t in terms]) if terms else np.zeros(0, np.float32)
-    payload = (
-        terms, offsets, doc_idx, tfs, index.doc_len,
-        [d.id for d in index.docs], [d.page_content for d in index.docs], [d.metadata for d in index.docs],
-    )
-    started = time.perf_counter()
-    blob = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
-    dump_s = time.perf_counter() - started
-    started = time.perf_counter()
-    pickle.loads(blob)
-    return dump_s, time.perf_counter() - started, len(blob)
-
-
-def lexical_side(rep: Report, settings: Settings, proposed_fix: bool) -> dict:
-    """all_chunks paging, BM25 build (current and proposed), pickle save/load (current and compact)."""
     from bot.embed import make_embeddings
     from bot.ingest import lexical_path
     from bot.lexical import BM25Index
@@ -510,38 +467,37 @@ def lexical_side(rep: Report, settings: Settings, proposed_fix: bool) -> dict:
     started = time.perf_counter()
     index = BM25Index.build(docs)
     build_s = time.perf_counter() - started
-    out = {"all_chunks_s": page_s, "bm25_build_s": build_s, "terms": len(index.postings)}
+    terms = len(index.terms) if hasattr(index, "terms") else len(index.postings)
+    out = {"all_chunks_s": page_s, "bm25_build_s": build_s, "terms": terms}
     rep.row("all_chunks (page every chunk out of Chroma)", f"{page_s:.2f} s")
-    rep.row("BM25Index.build (current code)", f"{build_s:.2f} s, {len(index.postings):,} terms")
-    if proposed_fix:
-        _token_terms.cache_clear()
-        started = time.perf_counter()
-        with mock.patch("bot.lexical.lexical_tokens", lexical_tokens_memo):
-            fixed = BM25Index.build(docs)
-        out["bm25_build_memo_fold_s"] = fixed_s = time.perf_counter() - started
-        same = all(
-            np.array_equal(fixed.postings[t][0], p[0]) and np.array_equal(fixed.postings[t][1], p[1])
-            for t, p in index.postings.items()
-        ) and fixed.postings.keys() == index.postings.keys() and bool(np.array_equal(fixed.doc_len, index.doc_len))
-        rep.row("BM25Index.build, per-token work memoised (proposed)", f"{fixed_s:.2f} s ({build_s / fixed_s:.1f}x faster, same index: {same})")
+    rep.row("BM25Index.build", f"{build_s:.2f} s, {terms:,} terms")
     path = lexical_path(settings)
     started = time.perf_counter()
     index.save(path)
     out["pickle_save_s"] = time.perf_counter() - started
     started = time.perf_counter()
-    BM25Index.load(path)
+    loaded = BM25Index.load(path)
     out["pickle_load_s"] = time.perf_counter() - started
     out["pickle_mb"] = path.stat().st_size / 1e6
+    if loaded is None or len(loaded) != len(index):
+        rep.note("the saved BM25 index did not load back")
     rep.row("BM25 pickle: save / load / size", f"{out['pickle_save_s']:.2f} s / {out['pickle_load_s']:.2f} s / {out['pickle_mb']:.0f} MB")
-    if proposed_fix:
-        dump_s, load_s, size = compact_pickle_seconds(index)
-        out.update(compact_save_s=dump_s, compact_load_s=load_s, compact_mb=size / 1e6)
-        rep.row("compact pickle (CSR postings, plain lists; proposed)", f"{dump_s:.2f} s / {load_s:.2f} s / {size / 1e6:.0f} MB")
     return out
 
 
 def latencies(settings: Settings, retriever, qs: list[str]) -> dict:
-    out = {}
+    """p50/p95 of search() per mode, and of the question's embedding alone (inside dense and hybrid)."""
+    from bot.embed import make_embeddings
+
+    embeddings = make_embeddings(settings)
+    embeddings.embed_query(qs[0])
+    times = []
+    for q in qs:
+        clear_embedding_cache(settings)
+        started = time.perf_counter()
+        embeddings.embed_query(q)
+        times.append((time.perf_counter() - started) * 1000)
+    out = {"query_embedding": pct(times)}
     for mode in ("dense", "bm25", "hybrid"):
         retriever.search(qs[0], k=5, mode=mode)  # warm-up: first query loads the HNSW index
         times = []
@@ -603,7 +559,7 @@ def bench_tiers(rep: Report, work: Path, sizes: list[int], pool: dict, n_questio
         rep.section(f"Retrieval at ~{size:,} chunks ({len(qs)} questions, k=5, fetch 30, query embedding included)")
         tier = build_tier(rep, tier_dir, size, pool, rng)
         settings = settings_for(tier_dir, collection=COLLECTION)
-        tier["lexical"] = lexical_side(rep, settings, proposed_fix=True)
+        tier["lexical"] = lexical_side(rep, settings)
         started = time.perf_counter()
         retriever = open_retriever(settings)
         tier["open_retriever_s"] = time.perf_counter() - started
@@ -611,7 +567,7 @@ def bench_tiers(rep: Report, work: Path, sizes: list[int], pool: dict, n_questio
         with rep.measuring(f"tier {size}: embedded latencies"):
             tier["embedded"] = latencies(settings, retriever, qs)
         for mode, p in tier["embedded"].items():
-            rep.row(f"embedded Chroma, {mode:<6} p50 / p95", fmt(p))
+            rep.row("question embedding alone p50 / p95" if mode == "query_embedding" else f"embedded Chroma, {mode:<6} p50 / p95", fmt(p))
         with rep.measuring(f"tier {size}: Bot.run"):
             tier["bot_run"] = e2e(settings, retriever, qs[: max(5, len(qs) // 3)])
         rep.row("Bot.run extractive, new question p50 / p95", fmt(tier["bot_run"]["new_question"]))
@@ -632,7 +588,8 @@ def bench_tiers(rep: Report, work: Path, sizes: list[int], pool: dict, n_questio
             with rep.measuring(f"tier {size}: server latencies"):
                 tier["server"] = latencies(server, retriever, qs)
             for mode, p in tier["server"].items():
-                rep.row(f"Chroma server (loopback), {mode:<6} p50 / p95", fmt(p))
+                if mode != "query_embedding":
+                    rep.row(f"Chroma server (loopback), {mode:<6} p50 / p95", fmt(p))
             del retriever
         with rep.measuring(f"tier {size}: bot ask"):
             tier["cli_ask"] = cli_ask(tier_dir, COLLECTION, cli_runs, work)
@@ -804,6 +761,18 @@ print(json.dumps(dict(import_s=t1 - t0, bot_s=t2 - t1, build_s=t3 - t2, launch_s
 """
 
 
+def code_version() -> str:
+    """The commit measured, and whether bot/ differs from it."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "bot"], cwd=REPO_ROOT, capture_output=True,
+                               text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return (head or "unknown") + (" + uncommitted changes in bot/" if dirty else "")
+
+
 # -- main ---------------------------------------------------------------------------
 
 
@@ -837,6 +806,7 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
 
     rep = Report(args.wait_quiet, args.quiet_cpus)
+    rep.data["code"] = code_version()
     rep.data.update(
         command="python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:]),
         machine={"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
@@ -844,6 +814,7 @@ def main(argv: list[str] | None = None) -> int:
         config={"sizes": sizes, "articles": n_articles, "questions": n_questions, "noise": NOISE},
     )
     started = time.perf_counter()
+    print(f"bench: code {rep.data['code']}", flush=True)
     print(f"bench: work dir {work}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs", flush=True)
     failures = 0
     try:
@@ -877,6 +848,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         rep.end_section()
         total = time.perf_counter() - started
+        if code_version() != rep.data["code"]:
+            rep.note(f"the code changed during the run (now {code_version()}): figures may mix two versions")
         rep.data.update(total_s=total, loadavg_end=os.getloadavg(),
                         bench_peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         print(f"\nbench: {total:.0f} s in all; load average now {os.getloadavg()[0]:.2f}", flush=True)

@@ -6,7 +6,8 @@ from conftest import SEEDS, make_settings
 
 from bot.chunk import chunk_article, make_splitter
 from bot.embed import make_embeddings
-from bot.ingest import ingest
+from bot.ingest import ingest, lexical_path
+from bot.lexical import BM25Index
 from bot.load import load_articles, read_article
 from bot.store import all_chunks, vector_store
 
@@ -36,6 +37,16 @@ def test_reingesting_unchanged_seeds_adds_nothing(seeded_settings):
     assert report.chunks_added == 0
     assert len(report.files_unchanged) == 5
     assert _count(seeded_settings) == before == report.chunks_total
+
+
+def test_unchanged_reingest_keeps_the_bm25_file_and_a_missing_one_is_rebuilt(seeded_settings):
+    path = lexical_path(seeded_settings)
+    written = path.stat().st_mtime_ns
+    ingest([SEEDS], seeded_settings)
+    assert path.stat().st_mtime_ns == written  # nothing changed: nothing paged out or rebuilt
+    path.unlink()
+    ingest([SEEDS], seeded_settings)
+    assert len(BM25Index.load(path)) == _count(seeded_settings)
 
 
 def test_changed_file_replaces_its_chunks(tmp_path):
