@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -81,7 +81,6 @@ class Judgement:
     anchors: list[str]
     anchors_found: list[str]
     overlap: float | None  # sparse term overlap with the best passage (see bot.embed.TopicOverlap)
-    expects: list[str] = field(default_factory=list)  # kinds of value the question asks for (bot.expect)
     value_missing: bool = False  # on topic, but no sentence holds the kind of value asked for
 
 
@@ -187,13 +186,15 @@ def score(question: str, items: list[Evidence], embeddings: Embeddings, lexical:
         return []
     wanted = expectation(question)
     terms = content_terms(question)
+    for e in items:
+        e.answers = satisfied(e.text, wanted)
     if len(items) > MAX_CANDIDATES:
         # Embedding a sentence is the costly step: keep those from the best
         # chunks, those sharing the question's words, and those holding the
         # kind of value it asks for.
         present = [set(lexical_tokens(e.text)) for e in items]
         order = sorted(range(len(items)), key=lambda i: (-sum(t in present[i] for t in terms), items[i].chunk_rank))
-        holders = [i for i in order if satisfied(items[i].text, wanted) & wanted.strict][: MAX_CANDIDATES // 2]
+        holders = [i for i in order if items[i].answers & wanted.strict][: MAX_CANDIDATES // 2]
         keep = list(dict.fromkeys(holders + order))
         items = [items[i] for i in sorted(keep[:MAX_CANDIDATES])]
     query = np.asarray(embeddings.embed_query(question))
@@ -208,12 +209,16 @@ def score(question: str, items: list[Evidence], embeddings: Embeddings, lexical:
         e.lexical = sum(w for t, w in weights.items() if t in present) / total if total else 0.0
         relative = (e.dense - float(sims.min())) / spread
         e.relevance = relative + 0.8 * e.lexical + 0.25 / math.sqrt(e.chunk_rank)
-        e.answers = satisfied(e.text, wanted)
     _continue_subjects(items)
     for e in items:
         covered = len(e.answers) / len(wanted.kinds) if wanted.kinds else 0.0
         e.score = e.relevance + ANSWER_BONUS * covered - CAPTION_PENALTY * e.caption
     return sorted(items, key=lambda e: -e.score)
+
+
+def follows(later: Evidence, earlier: Evidence) -> bool:
+    """Is `later` the sentence right after `earlier` in the same article?"""
+    return later.source == earlier.source and 0 <= later.start - earlier.end <= 3
 
 
 def _continue_subjects(items: list[Evidence]) -> None:
@@ -223,7 +228,7 @@ def _continue_subjects(items: list[Evidence]) -> None:
         if not e.answers:
             continue
         for p, relevance in zip(items, own):
-            if p.source == e.source and 0 <= e.start - p.end <= 3:
+            if follows(e, p):
                 e.relevance = max(e.relevance, CONTINUATION * relevance)
 
 
@@ -265,9 +270,8 @@ def judge(
         min_overlap /= 2
     if overlap is not None and overlap < min_overlap:
         return Judgement(False, f"off-topic (term overlap {overlap:.2f} < {min_overlap})", names, found_names, overlap)
-    wanted = expectation(question)
-    kinds = sorted(wanted.kinds)
-    if not holds_asked_value(ranked, wanted):
-        missing = " or ".join(sorted(wanted.strict))
-        return Judgement(False, f"no {missing} in the sentences about it", names, found_names, overlap, kinds, True)
-    return Judgement(True, "ok", names, found_names, overlap, kinds)
+    asked = expectation(question)
+    if not holds_asked_value(ranked, asked):
+        missing = " or ".join(sorted(asked.strict))
+        return Judgement(False, f"no {missing} in the sentences about it", names, found_names, overlap, value_missing=True)
+    return Judgement(True, "ok", names, found_names, overlap)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from bot.tables import read_table
 from bot.text import fold, normalize, words
@@ -104,6 +105,7 @@ def counted_nouns() -> dict[str, list[str]]:
     return read_table("counted_nouns.tsv")
 
 
+@lru_cache(maxsize=1024)  # scoring and judging one question both ask
 def expectation(question: str) -> Expectation:
     """The kinds of value the question asks for (possibly several: "when … and how long …")."""
     text = normalize(question).lower()

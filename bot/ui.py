@@ -308,6 +308,19 @@ class ChatHandlers:
             text = f"Sorry, this question could not be answered ({type(exc).__name__}). Please try again."
             yield Result(Answer(text, mode="hint", answerer="none", notice=""))
 
+    def _progress(self, question: str, pairs: History, k, retriever, mode) -> Iterator[tuple[str, Result | None]]:
+        """(the answer so far, None) per streamed piece, then (the whole text, the final Result).
+
+        Read to the end (the Result comes last), so a generation lock is released here and now.
+        """
+        partial = ""
+        for event in self._events(question, pairs, k, retriever, mode):
+            if isinstance(event, Result):
+                yield partial, event
+                return
+            partial += event
+            yield partial, None
+
     def take_question(self, question: str, conv: Conversation):
         """Show the question at once and lock the box while it is answered."""
         question = (question or "").strip()
@@ -321,16 +334,10 @@ class ChatHandlers:
         messages = list(conv.messages)
         if question:
             messages.append({"role": "user", "content": _md_escape(question)})
-        partial = ""
-        result: Result | None = None
-        # Read to the end (the Result comes last), so the generation lock is released here and now.
-        for event in self._events(question, conv.pairs, k, retriever, mode):
-            if isinstance(event, Result):
-                result = event
-                continue
-            partial += event
-            shown = [*messages, {"role": "assistant", "content": _md_with_markers(partial) + " ▌"}]
-            yield shown, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        for partial, result in self._progress(question, conv.pairs, k, retriever, mode):
+            if result is None:
+                shown = [*messages, {"role": "assistant", "content": _md_with_markers(partial) + " ▌"}]
+                yield shown, gr.skip(), gr.skip(), gr.skip(), gr.skip()
         answer = result.answer
         messages.append({"role": "assistant", "content": render_answer(answer)})
         pairs = list(conv.pairs)
@@ -351,14 +358,9 @@ class ChatHandlers:
         """The /chat endpoint: the answer as the CLI prints it; the session keeps the history."""
         conv = conv or Conversation()
         question = (question or "").strip()
-        partial = ""
-        result: Result | None = None
-        for event in self._events(question, conv.pairs, k, retriever, mode):
-            if isinstance(event, Result):
-                result = event
-                continue
-            partial += event
-            yield partial, gr.skip()
+        for partial, result in self._progress(question, conv.pairs, k, retriever, mode):
+            if result is None:
+                yield partial, gr.skip()
         answer = result.answer
         pairs = list(conv.pairs)
         messages = list(conv.messages)

@@ -65,3 +65,18 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def stream_answer(bot, question: str, history=None) -> tuple[list, object]:
+    """Drain Bot.stream: (the text pieces as they came, the final Result)."""
+    from bot.pipeline import Result
+
+    pieces: list[str] = []
+    result = None
+    for event in bot.stream(question, history):
+        if isinstance(event, Result):
+            result = event
+        else:
+            pieces.append(event)
+    assert result is not None
+    return pieces, result

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import GENEVA_FILES, SEEDS, free_port, make_settings
+from conftest import GENEVA_FILES, SEEDS, free_port, make_settings, stream_answer
 from fake_openai import FakeOpenAI
 
 from bot.answer.llm import LLMAnswerer, LLMError
@@ -57,15 +57,7 @@ def make_bot(seeded_index, shared_bot, fake):
 
 
 def ask(bot: Bot, question: str = QUESTION, history=None) -> tuple[list[str], Result]:
-    pieces: list[str] = []
-    result = None
-    for event in bot.stream(question, history):
-        if isinstance(event, Result):
-            result = event
-        else:
-            pieces.append(event)
-    assert result is not None
-    return pieces, result
+    return stream_answer(bot, question, history)
 
 
 def assert_quotes_are_real(answer) -> None:

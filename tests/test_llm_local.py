@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import SEEDS, make_settings
+from conftest import SEEDS, make_settings, stream_answer
 
 from bot.answer.llm import LLMAnswerer, LLMError
 from bot.local_server import port_open
@@ -48,15 +48,7 @@ def local_bot(seeded_index, shared_bot):
 
 
 def ask(bot: Bot, question: str = QUESTION) -> tuple[list[str], Result]:
-    pieces: list[str] = []
-    result = None
-    for event in bot.stream(question):
-        if isinstance(event, Result):
-            result = event
-        else:
-            pieces.append(event)
-    assert result is not None
-    return pieces, result
+    return stream_answer(bot, question)
 
 
 def assert_citations_consistent(answer) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.answer import Answer, Citation
-from bot.evidence import Evidence
+from bot.evidence import Evidence, follows
 from bot.prompts import message
 
 
@@ -22,7 +22,7 @@ def choose(ranked: list[Evidence], max_sentences: int = 3, close: float = 0.85, 
     best = ranked[0]
     chosen = [best]
     others = [e for e in ranked[1:] if e.text not in best.text and best.text not in e.text]
-    nxt = next((e for e in others if e.source == best.source and 0 <= e.start - best.end <= 3), None)
+    nxt = next((e for e in others if follows(e, best)), None)
     if nxt is not None and nxt.score >= follow * best.score and not nxt.caption:
         chosen.append(nxt)
     for e in others:
