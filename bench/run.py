@@ -456,7 +456,7 @@ def lexical_side(rep: Report, settings: Settings) -> dict:
     compact pickle layout, are in bot/text.py and bot/lexical.py now.)
     """
     from bot.embed import make_embeddings
-    from bot.ingest import lexical_path
+    from bot.index_dir import lexical_path
     from bot.lexical import BM25Index
     from bot.store import all_chunks, vector_store
 

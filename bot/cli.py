@@ -58,13 +58,17 @@ def ingest(paths: tuple[Path, ...], sync: bool, rebuild: bool, quiet: bool) -> N
     """Index articles (.txt files or folders of them); unchanged text is not embedded again."""
     from tqdm import tqdm
 
+    from bot.index_dir import IndexFolderError
     from bot.ingest import ingest as run_ingest
     from bot.ingest import wipe_index
 
     settings = get_settings()
     paths = paths or (settings.data_dir,)
     if rebuild:
-        wipe_index(settings)
+        try:
+            wipe_index(settings)
+        except IndexFolderError as exc:
+            _fail(str(exc))
     bar = None if quiet else tqdm(total=0, unit="file", desc="ingest", file=sys.stderr)
 
     def progress(name: str, done: int, total: int) -> None:
@@ -76,7 +80,7 @@ def ingest(paths: tuple[Path, ...], sync: bool, rebuild: bool, quiet: bool) -> N
 
     try:
         report = run_ingest(list(paths), settings, sync=sync, progress=progress)
-    except (FileNotFoundError, IndexUnavailable) as exc:
+    except (FileNotFoundError, IndexUnavailable, IndexFolderError) as exc:
         _fail(str(exc))
     finally:
         if bar is not None:

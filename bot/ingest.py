@@ -18,6 +18,7 @@ from langchain_core.indexing import index as lc_index
 
 from bot.chunk import chunk_article, make_splitter
 from bot.embed import make_embeddings
+from bot.index_dir import articles_dir, claim, lexical_path, records_path, wipe_local
 from bot.lexical import BM25Index
 from bot.load import load_articles
 from bot.settings import Settings
@@ -48,15 +49,6 @@ class IngestReport:
         )
 
 
-def lexical_path(settings: Settings) -> Path:
-    return settings.index_dir / f"bm25-{settings.collection}.pkl"
-
-
-def articles_dir(settings: Settings) -> Path:
-    """Copies of indexed articles: the only files the UI's article viewer reads."""
-    return settings.index_dir / "articles" / settings.collection
-
-
 def ingest(
     paths: Iterable[Path],
     settings: Settings,
@@ -66,6 +58,7 @@ def ingest(
 ) -> IngestReport:
     """Add new and changed articles; with sync, also drop articles not among `paths`."""
     report = IngestReport()
+    claim(settings)
     loaded = load_articles(paths, settings.max_file_bytes)
     report.failed.extend(loaded.skipped)
 
@@ -139,7 +132,10 @@ def _drop_missing(store, records, present: set[str], copies: Path, report: Inges
 
 
 def wipe_index(settings: Settings) -> None:
-    """Delete the local index (Chroma directory, records, BM25, article copies)."""
+    """Delete the index: the bot's own files in the index folder, and the collection on a Chroma server.
+
+    Never anything else in that folder (see bot.index_dir).
+    """
     if settings.chroma_host:
         from bot.store import chroma_client
 
@@ -147,9 +143,10 @@ def wipe_index(settings: Settings) -> None:
         # An absent collection is what we want anyway.
         with contextlib.suppress(Exception):
             client.delete_collection(settings.collection)
-        records = settings.index_dir / "records.sqlite"
-        records.unlink(missing_ok=True)
-        lexical_path(settings).unlink(missing_ok=True)
-        shutil.rmtree(articles_dir(settings), ignore_errors=True)
-    elif settings.index_dir.exists():
-        shutil.rmtree(settings.index_dir)
+        # The local side of a server index: its records, BM25 file and article copies.
+        for path in (records_path(settings), lexical_path(settings)):
+            path.unlink(missing_ok=True)
+        if articles_dir(settings).is_dir() and not articles_dir(settings).is_symlink():
+            shutil.rmtree(articles_dir(settings))
+        return
+    wipe_local(settings)

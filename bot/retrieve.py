@@ -19,7 +19,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from bot.embed import make_embeddings
-from bot.ingest import lexical_path
+from bot.index_dir import lexical_path
 from bot.lang import detect_language
 from bot.lexical import BM25Index
 from bot.settings import Settings

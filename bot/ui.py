@@ -24,7 +24,7 @@ from pathlib import Path
 
 from bot.answer import Answer, Citation
 from bot.cli import format_answer
-from bot.ingest import articles_dir
+from bot.index_dir import articles_dir
 from bot.load import read_source
 from bot.pipeline import Bot, History, Result
 from bot.settings import REPO_ROOT, Settings, get_settings

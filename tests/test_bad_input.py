@@ -89,7 +89,7 @@ def test_corrupt_index_says_how_to_rebuild(seeded_settings):
 
 
 def test_missing_bm25_file_is_rebuilt_from_chroma(seeded_settings):
-    from bot.ingest import lexical_path
+    from bot.index_dir import lexical_path
 
     lexical_path(seeded_settings).unlink()
     bot = Bot(seeded_settings)
@@ -98,7 +98,7 @@ def test_missing_bm25_file_is_rebuilt_from_chroma(seeded_settings):
 
 
 def test_corrupt_bm25_file_is_rebuilt(seeded_settings):
-    from bot.ingest import lexical_path
+    from bot.index_dir import lexical_path
 
     lexical_path(seeded_settings).write_bytes(b"garbage")
     assert len(open_retriever(seeded_settings).lexical) > 0

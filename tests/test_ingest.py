@@ -6,7 +6,8 @@ from conftest import SEEDS, make_settings
 
 from bot.chunk import chunk_article, make_splitter
 from bot.embed import make_embeddings
-from bot.ingest import ingest, lexical_path
+from bot.index_dir import lexical_path
+from bot.ingest import ingest
 from bot.lexical import BM25Index
 from bot.load import load_articles, read_article
 from bot.store import all_chunks, vector_store

@@ -23,7 +23,7 @@ if str(REPO_ROOT) not in sys.path:
 from bench.corpus import article_text, write_corpus  # noqa: E402
 from bot.chunk import chunk_article, make_splitter
 from bot.embed import make_embeddings
-from bot.ingest import articles_dir, lexical_path
+from bot.index_dir import articles_dir, lexical_path
 from bot.lexical import BM25Index
 from bot.load import load_articles
 from bot.retrieve import open_retriever

@@ -20,7 +20,8 @@ from fake_openai import FakeOpenAI
 from bot.answer import Answer
 from bot.cite import grounding_problems, instruction_like, resolve
 from bot.evidence import Evidence
-from bot.ingest import articles_dir, ingest
+from bot.index_dir import articles_dir
+from bot.ingest import ingest
 from bot.pipeline import Bot, Result
 
 INJECTED = "999_injected.txt"
