@@ -9,7 +9,7 @@ export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_OFFLINE := 1
 
-.PHONY: run test setup dev chromium index lint eval bench clean
+.PHONY: run test setup dev chromium index lint eval eval-llm bench clean
 
 run: setup index          ## set up, index seeds/, serve the chat UI on http://127.0.0.1:7860
 	$(BIN)/bot ui
@@ -50,6 +50,17 @@ lint: dev
 
 eval: setup index         ## score the bot on eval/qa.jsonl; writes eval/runs/<timestamp>/
 	$(BIN)/bot eval
+
+# The eval on the generated-answer path with a local GGUF: `make eval-llm YARDSTICK=path.gguf`
+# (or `make eval-llm path.gguf`). For measurement only: ../shared/tools/yardstick-models prints such paths.
+eval-llm: setup index     ## score the LLM path with BOT_LOCAL_MODEL=$(YARDSTICK); writes eval/runs/<timestamp>-llm/
+	@model="$(or $(YARDSTICK),$(word 2,$(MAKECMDGOALS)))"; \
+	test -n "$$model" || { echo "usage: make eval-llm YARDSTICK=/path/to/model.gguf"; exit 2; }; \
+	BOT_LOCAL_MODEL="$$model" $(BIN)/bot eval --mode llm --out eval/runs/$$(date +%Y%m%d-%H%M%S)-llm
+
+# `make eval-llm path.gguf`: the path is an argument, not a target.
+%.gguf:
+	@:
 
 bench: dev
 	$(BIN)/python -m bench.run --quick

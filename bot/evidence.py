@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -72,6 +73,7 @@ class Evidence:
     score: float = 0.0  # relevance, plus holding the asked-for value, less being a caption
     answers: frozenset[str] = frozenset()  # the asked-for kinds of value it holds (bot.expect)
     caption: bool = False
+    before: str = ""  # the sentence right before it in the article (its subject is often there)
 
 
 @dataclass
@@ -153,7 +155,9 @@ def collect(hits: list[Hit]) -> list[Evidence]:
     out: list[Evidence] = []
     for rank, hit in enumerate(hits, start=1):
         chunk_start = int(hit.doc.metadata.get("start", 0))
+        previous = ""
         for span in sentences(hit.doc.page_content, offset=chunk_start):
+            before, previous = previous, span.text
             key = (hit.source, span.start)
             # Overlapping chunks repeat sentences; a fragment cut by the chunk
             # boundary is also covered by its neighbour.
@@ -162,7 +166,9 @@ def collect(hits: list[Hit]) -> list[Evidence]:
             seen.add(key)
             after = hit.doc.page_content[span.end - chunk_start : span.end - chunk_start + 20]
             caption = bool(_PHOTO_CREDIT.match(after) or _INLINE_CREDIT.search(span.text))
-            out.append(Evidence(span.text, hit.source, span.start, span.end, hit.doc.id or "", rank, caption=caption))
+            out.append(
+                Evidence(span.text, hit.source, span.start, span.end, hit.doc.id or "", rank, caption=caption, before=before)
+            )
     return _drop_fragments(out)
 
 
@@ -210,10 +216,37 @@ def score(question: str, items: list[Evidence], embeddings: Embeddings, lexical:
         relative = (e.dense - float(sims.min())) / spread
         e.relevance = relative + 0.8 * e.lexical + 0.25 / math.sqrt(e.chunk_rank)
     _continue_subjects(items)
+    return rerank(items, wanted)
+
+
+def rerank(items: list[Evidence], wanted: Expectation) -> list[Evidence]:
+    """Score scored sentences again for what one question (or one part of it) asks for; best first.
+
+    The relevance stays; only the bonus for holding the asked-for value changes,
+    so each part of "when …, and how long …" finds its own sentence.
+    """
     for e in items:
+        e.answers = satisfied(e.text, wanted)
         covered = len(e.answers) / len(wanted.kinds) if wanted.kinds else 0.0
         e.score = e.relevance + ANSWER_BONUS * covered - CAPTION_PENALTY * e.caption
     return sorted(items, key=lambda e: -e.score)
+
+
+def covers(e: Evidence, phrases: list[tuple[str, ...]], lang: str) -> bool:
+    """Does the sentence (with the one before it, which often names its subject) hold at least
+    half of the question's names and numbers? A sentence holding the asked-for value is an
+    answer only about what the question names: where Austin met Reznikov is not answered by a
+    place in a sentence about someone else."""
+    if not phrases:
+        return True
+    tokens = [fold(t) for t in words(f"{e.before} {e.text}")]
+    text_tokens, vocabulary = f" {' '.join(tokens)} ", set(tokens)
+    # News prose gives a name in full once, then the surname alone ("Lavrov"): a name's last word counts.
+    found = sum(
+        anchor_found(a, text_tokens, vocabulary, lang) or (len(a) > 1 and a[-1] in vocabulary and a[-1] not in STOPWORDS)
+        for a in phrases
+    )
+    return found >= math.ceil(len(phrases) / 2)
 
 
 def follows(later: Evidence, earlier: Evidence) -> bool:
@@ -232,12 +265,36 @@ def _continue_subjects(items: list[Evidence]) -> None:
                 e.relevance = max(e.relevance, CONTINUATION * relevance)
 
 
-def holds_asked_value(ranked: list[Evidence], wanted: Expectation) -> bool:
-    """Does a sentence about the question hold a value of a kind it asks for (a count, a date…)?"""
+def holds_asked_value(
+    ranked: list[Evidence], wanted: Expectation, phrases: list[tuple[str, ...]] | None = None, lang: str = "en"
+) -> bool:
+    """Does a sentence about the question hold a value of a kind it asks for (a count, a date…),
+    and name what the question names (`phrases`, see `covers`)?"""
     if not wanted.strict or not ranked:
         return True
     best = max(e.relevance for e in ranked)
-    return any(e.answers & wanted.strict and e.relevance >= RELEVANT_SHARE * best for e in ranked)
+    return any(
+        e.answers & wanted.strict and e.relevance >= RELEVANT_SHARE * best and covers(e, phrases or [], lang)
+        for e in ranked
+    )
+
+
+@cache
+def _tense() -> dict[str, re.Pattern]:
+    return {k: re.compile("|".join(v), re.I) for k, v in read_table("tense.tsv").items()}
+
+
+def asks_done(question: str) -> bool:
+    """Does the question ask about something that happened ("What did they agree?"), not a plan?"""
+    t = _tense()
+    q = normalize(question)
+    return bool((t["past_en"].search(q) or t["past_vi"].search(q)) and not t["future_q"].search(q))
+
+
+def plan_only(sentence: str) -> bool:
+    """Does the sentence only announce something to come ("sẽ nối lại đàm phán")?"""
+    t = _tense()
+    return bool(t["plan"].search(sentence)) and not t["done"].search(sentence)
 
 
 def judge(
@@ -271,7 +328,10 @@ def judge(
     if overlap is not None and overlap < min_overlap:
         return Judgement(False, f"off-topic (term overlap {overlap:.2f} < {min_overlap})", names, found_names, overlap)
     asked = expectation(question)
-    if not holds_asked_value(ranked, asked):
+    if not holds_asked_value(ranked, asked, wanted, lang):
         missing = " or ".join(sorted(asked.strict))
         return Judgement(False, f"no {missing} in the sentences about it", names, found_names, overlap, value_missing=True)
+    if not asked.strict and asks_done(question) and plan_only(ranked[0].text):
+        # "What did they agree in Paris?" when the articles only say talks will be held there.
+        return Judgement(False, "the articles only announce it as planned", names, found_names, overlap)
     return Judgement(True, "ok", names, found_names, overlap)

@@ -22,9 +22,10 @@ from bot.tables import read_table
 from bot.text import fold, normalize, words
 
 # Kinds whose value is unmistakable in text (a number, a date, a place after
-# "tại/ở/tới"); missing from every good sentence, they justify a refusal.
-# Names are everywhere in news text, so "who" only ever boosts a sentence.
-STRICT_KINDS = frozenset({"quantity", "money", "duration", "date", "place"})
+# "tại/ở/tới", a person or organisation named in Latin script that the question
+# does not name: bot.short.persons); missing from every good sentence, they
+# justify a refusal.
+STRICT_KINDS = frozenset({"quantity", "money", "duration", "date", "place", "person"})
 
 _EN = {
     "money": re.compile(
@@ -32,14 +33,16 @@ _EN = {
         r"|\b(cost|worth|price|value)\b.*\bhow much\b|\bhow many (dollars|euros|rubles|roubles|pounds)\b"
         r"|\bwhat (was|is|were|are) the (value|price|cost)\b"
     ),
-    "duration": re.compile(r"\bhow long\b|\bfor how many\b|\bhow many (hours|minutes|days|weeks|months|years)\b"),
+    "duration": re.compile(r"\bhow long\b|\bhow soon\b|\bfor how many\b|\bhow many (hours|minutes|days|weeks|months|years)\b"),
     "quantity": re.compile(r"\bhow (many|much)\b|\bwhat (number|percentage|share|proportion)\b|\bthe number of\b"),
     "date": re.compile(
         r"^(and )?when\b|\bwhen (did|does|do|will|was|is|were|are|has|had|would|could)\b"
-        r"|\b(what|which|on what|on which) (date|day|month|year)\b|\bsince when\b|\bsince what year\b"
+        r"|\b(what|which|on what|on which) (date|dates|day|days|month|year)\b|\bsince when\b|\bsince what year\b"
     ),
-    "person": re.compile(r"\b(who|whom|whose)\b|\bwhich (official|minister|diplomat|leader|president|person|analyst)\b"),
-    "place": re.compile(r"\bwhere\b|\b(which|what) (city|country|place|capital|venue|town|region)\b"),
+    "person": re.compile(
+        r"\b(who|whom|whose)\b|\bwhich (\w+ )?(officials?|ministers?|diplomats?|leaders?|presidents?|persons?|people|analysts?)\b"
+    ),
+    "place": re.compile(r"\bwhere\b|\b(which|what) (\w+ )?(city|cities|country|countries|place|places|capital|venue|town|region)\b"),
 }
 # Folded Vietnamese: "bao lâu" and "bao lau" read the same.
 _VI = {
@@ -51,7 +54,10 @@ _VI = {
     "date": re.compile(
         r"\b(khi nao|bao gio|luc nao|hom nao|thoi diem nao|thoi gian nao|ngay nao|ngay may|thang nao|thang may|nam nao|tu nam nao)\b"
     ),
-    "person": re.compile(r"\b(la ai|nguoi nao|ten (la )?gi|nha ngoai giao nao|quan chuc nao|ong nao|ba nao)\b|\bai\b"),
+    "person": re.compile(
+        r"\b(la ai|ten (la )?gi)\b|\bai\b"
+        r"|\b(nguoi|nha ngoai giao|quan chuc|nha lanh dao|nha phan tich|lanh dao|ong|ba)( \w+){0,2} nao\b"
+    ),
     "place": re.compile(r"\b(o dau|tai dau|den dau|toi dau|noi nao|dia diem nao|thanh pho nao|nuoc nao|quoc gia nao|thu do nao)\b"),
 }
 # "mấy" folds to "may", as does "máy" (máy bay: aircraft): only read it with its diacritics.
@@ -94,6 +100,7 @@ class Expectation:
     time_units: tuple[str, ...] = ()
     year_only: bool = False  # "since what year", "năm nào": a day and month is no answer
     question_tokens: frozenset[str] = field(default_factory=frozenset)
+    question: str = ""  # as asked: the person check reads its names (bot.short)
 
     @property
     def strict(self) -> frozenset[str]:
@@ -125,7 +132,9 @@ def expectation(question: str) -> Expectation:
     units = _units(text, folded) if "quantity" in kinds else ()
     time_units = _time_units(text, folded) if "duration" in kinds else ()
     year_only = "date" in kinds and bool(_YEAR_ASKED.search(text) or _YEAR_ASKED.search(folded))
-    return Expectation(frozenset(kinds), units, time_units, year_only, frozenset(fold(t) for t in words(question)))
+    return Expectation(
+        frozenset(kinds), units, time_units, year_only, frozenset(fold(t) for t in words(question)), question
+    )
 
 
 def _time_units(text: str, folded: str) -> tuple[str, ...]:
@@ -235,6 +244,12 @@ def has_name(sentence: str, exp: Expectation) -> bool:
     return False
 
 
+def _has_person(sentence: str, exp: Expectation) -> bool:
+    from bot.short import has_person
+
+    return has_person(sentence, exp)
+
+
 # A place in Vietnamese prose follows a preposition: "tại Geneva", "ở thủ đô Paris", "tới Belarus".
 _PLACE = re.compile(
     r"\b(?:tại|ở|tới|đến|sang|từ|về)\s+(?:(?:thủ đô|thành phố|vùng|tỉnh|nước|khu vực|thủ phủ|bang)\s+)?([A-ZĐ][\w\-]*)"
@@ -257,7 +272,7 @@ _CHECKS = {
     "money": has_money,
     "duration": has_duration,
     "date": has_date,
-    "person": has_name,
+    "person": lambda sentence, exp: _has_person(sentence, exp),
     "place": has_place,
 }
 

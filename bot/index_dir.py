@@ -19,7 +19,8 @@ from bot.settings import Settings
 
 MARKER = ".newsbot-index"
 # Entries the bot creates directly in the index folder (glob patterns).
-OWN_ENTRIES = ("chroma", "records.sqlite", "records.sqlite-journal", "bm25-*.pkl", "bm25-*.pkl.tmp*", "articles")
+OWN_ENTRIES = ("chroma", "records.sqlite", "records.sqlite-journal", "bm25-*.pkl", "bm25-*.pkl.tmp*", "articles",
+               "vectors.sqlite", "vectors.sqlite-wal", "vectors.sqlite-shm", "vectors.sqlite-journal")
 
 
 class IndexFolderError(RuntimeError):

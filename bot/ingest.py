@@ -16,13 +16,22 @@ from pathlib import Path
 
 from langchain_core.indexing import index as lc_index
 
-from bot.chunk import chunk_article, make_splitter
+from bot.chunk import make_splitter
 from bot.embed import make_embeddings
 from bot.index_dir import articles_dir, claim, lexical_path, records_path, wipe_local
-from bot.lexical import BM25Index
+from bot.ingest_vectors import IngestVectors, refresh_lexical
 from bot.load import load_articles
 from bot.settings import Settings
-from bot.store import all_chunks, record_manager, vector_store
+from bot.store import (
+    IndexUnavailable,
+    all_chunks,
+    is_unreachable,
+    record_manager,
+    recorded_sources,
+    store_ids,
+    unreachable_message,
+    vector_store,
+)
 
 Progress = Callable[[str, int, int], None]  # (file name, files done, files total)
 
@@ -38,15 +47,43 @@ class IngestReport:
     chunks_deleted: int = 0
     chunks_skipped: int = 0
     chunks_total: int = 0
+    # Recorded as indexed but absent from the vector store (it was deleted or
+    # emptied): forgotten, so that the articles among the paths were embedded again.
+    chunks_lost: int = 0
+    lost_elsewhere: list[str] = field(default_factory=list)  # such articles not among the paths
+    files_total: int = 0
+    stopped: bool = False  # the store became unreachable part way; the counts are what was done
 
     def summary(self) -> str:
-        return (
+        done = len(self.files_added) + len(self.files_updated) + len(self.files_unchanged)
+        tail = (
+            f"stopped after {done} of {self.files_total} files (run the same ingest again to finish)"
+            if self.stopped
+            else f"{self.chunks_total} in the index"
+        )
+        text = (
             f"{len(self.files_added)} added, {len(self.files_updated)} updated, "
             f"{len(self.files_unchanged)} unchanged, {len(self.files_deleted)} deleted, "
             f"{len(self.failed)} failed; chunks: {self.chunks_added} embedded, "
-            f"{self.chunks_skipped} already indexed, {self.chunks_deleted} removed; "
-            f"{self.chunks_total} in the index"
+            f"{self.chunks_skipped} already indexed, {self.chunks_deleted} removed; {tail}"
         )
+        if self.chunks_lost:
+            text += f"\n{self.chunks_lost} chunks were recorded as indexed but missing from the vector store; re-embedded."
+        if self.lost_elsewhere:
+            shown = ", ".join(self.lost_elsewhere[:5]) + (" …" if len(self.lost_elsewhere) > 5 else "")
+            text += (
+                f"\n{len(self.lost_elsewhere)} articles lost from the vector store are not among these paths "
+                f"({shown}): ingest their folders too to restore them."
+            )
+        return text
+
+
+class IngestStopped(IndexUnavailable):
+    """The store became unreachable during an ingest; `report` says what was done before."""
+
+    def __init__(self, message: str, report: IngestReport) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 def ingest(
@@ -56,24 +93,42 @@ def ingest(
     sync: bool = False,
     progress: Progress | None = None,
 ) -> IngestReport:
-    """Add new and changed articles; with sync, also drop articles not among `paths`."""
+    """Add new and changed articles; with sync, also drop articles not among `paths`.
+
+    Raises IngestStopped (with the report so far) when a Chroma server stops answering.
+    """
     report = IngestReport()
     claim(settings)
     loaded = load_articles(paths, settings.max_file_bytes)
     report.failed.extend(loaded.skipped)
+    report.files_total = len(loaded.articles)
 
     store = vector_store(settings, make_embeddings(settings))
     records = record_manager(settings)
+    try:
+        return _index(loaded, store, records, settings, report, sync=sync, progress=progress)
+    except Exception as exc:
+        if is_unreachable(settings, exc):
+            # One line like `bot ask` gives, not httpx's traceback; the report keeps what was done.
+            report.stopped = True
+            raise IngestStopped(unreachable_message(settings, exc), report) from None
+        raise
+
+
+def _index(loaded, store, records, settings: Settings, report: IngestReport, *, sync: bool, progress) -> IngestReport:
     splitter = make_splitter(settings.chunk_size, settings.chunk_overlap)
     copies = articles_dir(settings)
     copies.mkdir(parents=True, exist_ok=True)
+    held = _reconcile(store, records, {a.source for a in loaded.articles}, report)
+    # New chunks' and sentences' vectors, encoded ahead by worker processes (bot.ingest_vectors).
+    vectors = IngestVectors(settings, store.embeddings, records, loaded.articles, splitter)
 
     total = len(loaded.articles)
     for done, article in enumerate(loaded.articles):
         if progress:
             progress(article.source, done, total)
         known = bool(records.list_keys(group_ids=[article.source], limit=1))
-        chunks = chunk_article(article, splitter)
+        chunks = vectors.chunks(done)
         try:
             result = lc_index(
                 chunks,
@@ -85,8 +140,11 @@ def ingest(
                 key_encoder="sha256",
             )
         except Exception as exc:  # one bad file (or a flaky embedder) must not stop the rest
+            if is_unreachable(settings, exc):
+                raise  # every file after it would fail the same way
             report.failed.append((article.source, f"indexing failed: {type(exc).__name__}: {exc}"))
             continue
+        vectors.indexed(done)
         (copies / article.source).write_text(article.text, encoding="utf-8")
         report.chunks_added += result["num_added"] + result["num_updated"]
         report.chunks_deleted += result["num_deleted"]
@@ -101,19 +159,33 @@ def ingest(
         progress("", total, total)
 
     if sync:
-        present = {a.source for a in loaded.articles} | {name for name, _ in loaded.skipped}
+        # A file that could not be read this time keeps its article (it may be
+        # back tomorrow); one emptied on purpose has nothing left to serve.
+        unreadable = {name for name, _ in loaded.skipped} - set(loaded.empty)
+        present = {a.source for a in loaded.articles} | unreadable
         report.chunks_deleted += _drop_missing(store, records, present, copies, report)
 
     report.chunks_total = store._collection.count()
-    changed = report.chunks_added or report.chunks_deleted
-    saved = None if changed else BM25Index.load(lexical_path(settings))
-    # Rebuilding BM25 pages every chunk out of Chroma (~24 s at 100k chunks):
-    # an ingest that changed nothing keeps the saved index when it is in step.
-    if saved is None or len(saved) != report.chunks_total:
-        docs = all_chunks(store)
-        report.chunks_total = len(docs)
-        BM25Index.build(docs).save(lexical_path(settings))
+    # BM25: the changed articles' postings only, when the saved index is in step (bot.ingest_vectors).
+    refresh_lexical(settings, store, report, held, vectors)
     return report
+
+
+def _reconcile(store, records, ingesting: set[str], report: IngestReport) -> set[str]:
+    """Forget records of chunks the store no longer holds; returns the ids it does hold.
+
+    The record manager's key is the chunk's id in the store. When the store
+    lost chunks (its folder deleted, `chroma.sqlite3` emptied, a server reset)
+    while the records survived, the indexing API would call every chunk
+    "already indexed" and embed nothing: the index stayed empty for good.
+    """
+    held = store_ids(store)
+    lost = {key: source for key, source in recorded_sources(records).items() if key not in held}
+    if lost:
+        records.delete_keys(list(lost))
+        report.chunks_lost = sum(source in ingesting for source in lost.values())
+        report.lost_elsewhere = sorted({s for s in lost.values() if s not in ingesting})
+    return held
 
 
 def _drop_missing(store, records, present: set[str], copies: Path, report: IngestReport) -> int:

@@ -8,6 +8,7 @@ per term). Persisted beside the Chroma index and loaded once at start-up.
 from __future__ import annotations
 
 import math
+import os
 import pickle
 from collections import Counter
 from dataclasses import dataclass
@@ -64,6 +65,77 @@ class BM25Index:
             doc_len=lengths,
         )
 
+    def updated(self, remove: set[str] | frozenset[str] = frozenset(), add: list[Document] | None = None) -> BM25Index:
+        """This index with the chunks whose ids are in `remove` taken out and `add` appended.
+
+        Costs time in the changed chunks' postings plus a few vectorised passes
+        over the arrays (no tokenising of unchanged chunks): the same index
+        `build` makes from the resulting chunks, up to the order of term rows.
+        """
+        add = list(add or [])
+        n_old = len(self)
+        if remove:
+            gone = np.fromiter((i in remove for i in self.ids), dtype=bool, count=n_old)
+        else:
+            gone = np.zeros(n_old, dtype=bool)
+        keep_docs = ~gone
+        # Old document index -> new one (removed documents map nowhere).
+        new_pos = np.cumsum(keep_docs, dtype=np.int64) - 1
+        n_kept = int(keep_docs.sum())
+
+        rows = np.repeat(np.arange(len(self.terms), dtype=np.int64), np.diff(self.offsets))
+        keep = keep_docs[self.doc_idx] if len(self.doc_idx) else np.zeros(0, dtype=bool)
+        rows, doc_idx, tfs = rows[keep], new_pos[self.doc_idx[keep]].astype(np.int32), self.tfs[keep]
+        counts = np.bincount(rows, minlength=len(self.terms)).astype(np.int64)
+
+        # Postings of the added chunks: rows for known terms, new rows after them.
+        terms = dict(self.terms)
+        add_rows: list[int] = []
+        add_docs: list[int] = []
+        add_tfs: list[int] = []
+        lengths = np.zeros(len(add), dtype=np.float32)
+        for j, doc in enumerate(add):
+            tokens = Counter(lexical_tokens(doc.page_content))
+            lengths[j] = sum(tokens.values())
+            for term, tf in tokens.items():
+                row = terms.setdefault(term, len(terms))
+                add_rows.append(row)
+                add_docs.append(n_kept + j)
+                add_tfs.append(tf)
+        counts = np.concatenate([counts, np.zeros(len(terms) - len(self.terms), dtype=np.int64)])
+        if add_rows:
+            a_rows = np.asarray(add_rows, dtype=np.int64)
+            order = np.argsort(a_rows, kind="stable")  # by row, then by document (appended in order)
+            a_rows = a_rows[order]
+            a_docs = np.asarray(add_docs, dtype=np.int32)[order]
+            a_tfs = np.asarray(add_tfs, dtype=np.float32)[order]
+            # Each added posting goes at the end of its row, after every kept (older)
+            # document; a new term's row is empty, so its postings land at the very end.
+            at = np.cumsum(counts)[a_rows]
+            doc_idx = np.insert(doc_idx, at, a_docs)
+            tfs = np.insert(tfs, at, a_tfs)
+            counts += np.bincount(a_rows, minlength=len(terms))
+        live = counts > 0
+        if not live.all():
+            # A term no chunk holds any more must disappear, as from a fresh build (idf, `in`).
+            renumber = np.cumsum(live) - 1
+            names = list(terms)
+            terms = {names[r]: int(renumber[r]) for r in np.flatnonzero(live)}
+            counts = counts[live]
+        kept = np.flatnonzero(keep_docs)
+        return BM25Index(
+            ids=[self.ids[i] for i in kept] + [d.id or "" for d in add],
+            texts=[self.texts[i] for i in kept] + [d.page_content for d in add],
+            metadatas=[self.metadatas[i] for i in kept] + [dict(d.metadata) for d in add],
+            terms=terms,
+            offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+            doc_idx=doc_idx.astype(np.int32),
+            tfs=tfs.astype(np.float32),
+            doc_len=np.concatenate([self.doc_len[keep_docs], lengths]).astype(np.float32),
+            k1=self.k1,
+            b=self.b,
+        )
+
     def __len__(self) -> int:
         return len(self.ids)
 
@@ -113,11 +185,15 @@ class BM25Index:
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        with tmp.open("wb") as fh:
-            pickle.dump((FORMAT_VERSION, self), fh, protocol=pickle.HIGHEST_PROTOCOL)
-        # Atomic: a killed ingest leaves the previous index, never half a file.
-        tmp.replace(path)
+        # Beside the file, under a name of its own (bm25-*.pkl.tmp*, see bot.index_dir.OWN_ENTRIES).
+        tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+        try:
+            with tmp.open("wb") as fh:
+                pickle.dump((FORMAT_VERSION, self), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            # Atomic: a killed ingest leaves the previous index, never half a file.
+            tmp.replace(path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     @classmethod
     def load(cls, path: Path) -> BM25Index | None:

@@ -40,6 +40,14 @@ def check_gguf(path: Path) -> Path:
     """The model file, resolved, or a one-line error saying what is wrong with it."""
     path = Path(path).expanduser()
     if not path.exists():
+        from bot.models import find
+
+        entry = find(str(path)) if "/" not in str(path) else None
+        if entry is not None:
+            hint = f"run `bot model pull {entry.name}`" if entry.pullable else f"download {entry.url} by hand"
+            raise LocalServerError(
+                f"local model {entry.name} is not on this machine yet: {hint}, or set BOT_LOCAL_MODEL to a .gguf file"
+            )
         raise LocalServerError(f"local model file not found: {path} (set BOT_LOCAL_MODEL to a .gguf file)")
     if not path.is_file():
         raise LocalServerError(f"local model path is not a file: {path} (set BOT_LOCAL_MODEL to a .gguf file)")
@@ -50,7 +58,9 @@ def check_gguf(path: Path) -> Path:
         raise LocalServerError(f"cannot read local model {path}: {exc.strerror or exc}") from None
     if magic != _GGUF_MAGIC:
         raise LocalServerError(f"not a GGUF model file: {path} (BOT_LOCAL_MODEL must point to a .gguf file)")
-    return path.resolve()
+    # Absolute but not resolved: a Hugging Face cache entry is a link to a blob named by its
+    # hash, and the file's own name is the one worth showing.
+    return Path(os.path.abspath(path))
 
 
 def _free_port() -> int:

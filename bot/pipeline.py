@@ -19,7 +19,7 @@ from bot.lang import detect_language
 from bot.prompts import message
 from bot.retrieve import Hit, HybridRetriever, Mode, open_retriever
 from bot.settings import Settings, get_settings
-from bot.text import normalize
+from bot.text import clean_input, normalize
 
 History = list[tuple[str, str]]  # (user question, bot answer text) pairs, oldest first
 
@@ -42,16 +42,40 @@ class Result:
 
 
 class Bot:
-    def __init__(self, settings: Settings | None = None, retriever: HybridRetriever | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        retriever: HybridRetriever | None = None,
+        *,
+        server=None,
+    ) -> None:
+        """server: a `bot.autodetect.DetectedServer` to answer with; by default one is looked
+        for (BOT_AUTODETECT) only when no LLM is configured."""
         self.settings = settings or get_settings()
         self.retriever = retriever or open_retriever(self.settings)
         self.embeddings = make_embeddings(self.settings)
         self._llm = None
         self._llm_error: str | None = None
-        if self.settings.answer_mode != "extractive" and self.settings.llm_configured:
+        self.detected = None  # the local server found by autodetection, when it answers
+        if self.settings.answer_mode == "extractive":
+            return
+        if server is None and not self.settings.llm_configured and self.settings.autodetect:
+            from bot.autodetect import detect
+
+            server = detect(self.settings.probe_ports)
+        if server is not None:
             from bot.answer.llm import LLMAnswerer
 
-            self._llm = LLMAnswerer(self.settings)
+            found = self.settings.model_copy(
+                update={"openai_base_url": server.base_url, "openai_model": server.model, "local_model": None}
+            )
+            self._llm = LLMAnswerer(found, self.embeddings)
+            self._llm.label = server.label()
+            self.detected = server
+        elif self.settings.llm_configured:
+            from bot.answer.llm import LLMAnswerer
+
+            self._llm = LLMAnswerer(self.settings, self.embeddings)
 
     @property
     def answerer_label(self) -> str:
@@ -66,7 +90,8 @@ class Bot:
     def prepare(self, question: str) -> tuple[str, str, list[str]]:
         """Clean the question; returns (question, language, notices)."""
         notices: list[str] = []
-        question = " ".join(normalize(question or "").split())
+        # Undecodable bytes (argv, stdin, a browser) would crash the embedder: replaced here.
+        question = " ".join(normalize(clean_input(question or "")).split())
         lang = detect_language(question)
         limit = self.settings.max_question_chars
         if len(question) > limit:
@@ -78,8 +103,12 @@ class Bot:
         return self.retriever.search(question, k=k or self.settings.top_k, mode=mode)
 
     def weigh(self, question: str, hits: list[Hit], lang: str) -> tuple[list[ev.Evidence], ev.Judgement]:
-        ranked = ev.score(question, ev.collect(hits), self.embeddings, self.retriever.lexical)
-        overlap = topic_overlap().best(question, [h.doc.page_content for h in hits[:3]])
+        from bot.sentence_vectors import for_index
+
+        # Sentence and passage vectors stored at ingest: a question embeds only itself.
+        embeddings, stored = for_index(self.settings, self.embeddings)
+        ranked = ev.score(question, ev.collect(hits), embeddings, self.retriever.lexical)
+        overlap = topic_overlap().best(question, [h.doc.page_content for h in hits[:3]], stored=stored)
         return ranked, ev.judge(question, ranked, hits, lang, overlap, self.settings.min_topic_overlap)
 
     # -- public entry points ----------------------------------------------------
@@ -121,32 +150,58 @@ class Bot:
             return
         if _SECRET_REQUEST.search(question):
             text = message("secret_request", lang)
-            yield Result(Answer(text, mode="refusal", lang=lang, refused=True, answerer="guard"))
+            yield Result(Answer(text, mode="refusal", lang=lang, refused=True, answerer="guard", question=question))
             return
 
         llm = self._llm if (use_llm is None or use_llm) else None
         standalone = question
         if llm and history:
             standalone = llm.condense(question, history)
+        carried = None
+        if not llm and history:
+            # No model to rewrite a follow-up: carry the conversation's names and cited passages.
+            from bot.followup import carry
 
-        hits = self.retrieve(standalone, k=k, mode=mode)
-        ranked, judgement = self.weigh(standalone, hits, lang)
+            carried = carry(question, history)
+            standalone = carried.question if carried else question
+
+        hits = self._with_cited(self.retrieve(standalone, k=k, mode=mode), carried)
+        ranked, judgement = self._weigh(question, standalone, hits, lang, carried)
         if judgement.value_missing:
             # The asked-for number or date may sit just below the top passages:
-            # look three times as deep before saying the articles don't give it.
-            deeper = self.retrieve(standalone, k=3 * len(hits), mode=mode)
-            ranked, judgement = self.weigh(standalone, deeper, lang)
+            # look three times as deep before saying the articles don't give it
+            # (in the candidates the first search pooled: no second search).
+            deeper = self.retriever.search(standalone, k=3 * len(hits) or None, mode=mode, reuse_pool=True)
+            deeper = self._with_cited(deeper, carried)
+            ranked, judgement = self._weigh(question, standalone, deeper, lang, carried)
             hits = deeper if judgement.answerable else hits
         if not judgement.answerable:
             answer = Answer(message("refusal", lang), mode="refusal", lang=lang, refused=True, answerer=self.answerer_label)
         elif llm:
             answer = yield from self._generate(llm, question, standalone, ranked, lang, history)
         else:
-            answer = extractive_answer(ranked, lang)
+            answer = extractive_answer(ranked, lang, question=question if carried else standalone)
         answer.question = standalone
         if notices:
             answer.notice = " ".join(filter(None, [*notices, answer.notice]))
         yield Result(answer, hits, ranked, judgement, time.perf_counter() - started)
+
+    def _weigh(self, question, standalone, hits, lang, carried):
+        if carried is None:
+            return self.weigh(standalone, hits, lang)
+        from bot import followup
+
+        return followup.weigh(self, question, carried, hits, lang)
+
+    def _with_cited(self, hits: list[Hit], carried) -> list[Hit]:
+        """The hits, plus the chunks an earlier turn cited (a follow-up is about them too)."""
+        if carried is None or not carried.quotes:
+            return hits
+        from bot.followup import cited_hits
+
+        have = {h.doc.id for h in hits}
+        docs = [d for d in self.retriever.lexical.docs if d.id not in have]
+        return hits + cited_hits(carried.quotes, docs, lambda doc: Hit(doc, 0.0))
 
     def _generate(self, llm, question, standalone, ranked, lang, history) -> Iterator[str]:
         from bot.answer.llm import LLMError
@@ -159,4 +214,5 @@ class Bot:
             answer = extractive_answer(ranked, lang)
             answer.notice = message("fallback", lang, error=str(exc))
             answer.answerer = f"extractive (fallback from {llm.label})"
+            answer.trace = {"error": str(exc)}
             return answer

@@ -27,3 +27,10 @@ def message(key: str, lang: str, **values: object) -> str:
     table = _messages()
     text = table.get(lang, table["en"]).get(key) or table["en"][key]
     return text.format(**values) if values else text
+
+
+@cache
+def prompt_table(name: str, folder: Path = PROMPTS_DIR) -> dict:
+    """The TOML file `prompts/<name>.toml` (e.g. the worked example, per language)."""
+    with (folder / f"{name}.toml").open("rb") as fh:
+        return tomllib.load(fh)

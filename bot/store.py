@@ -20,6 +20,53 @@ class IndexUnavailable(RuntimeError):
     """The index is missing, unreadable or unreachable; the message says what to do."""
 
 
+def unreachable_message(settings: Settings, exc: BaseException) -> str:
+    """The one line shown wherever the Chroma server cannot be reached (ask, ingest, the UI)."""
+    return (
+        f"Cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port} "
+        f"({type(exc).__name__}). Check that it is running (start it with "
+        f"`chroma run --path DIR --port {settings.chroma_port}`) and that CHROMA_HOST and CHROMA_PORT "
+        "point at it, or unset CHROMA_HOST to use the local index."
+    )
+
+
+def is_unreachable(settings: Settings, exc: BaseException) -> bool:
+    """Whether `exc` means the Chroma server went away (chromadb's HttpClient raises httpx's errors as they are).
+
+    Only the exception itself counts, not its cause: the OpenAI client wraps
+    its own httpx errors, and those are the LLM's, not Chroma's.
+    """
+    return bool(settings.chroma_host) and isinstance(exc, httpx.TransportError)
+
+
+def require_index(settings: Settings) -> None:
+    """For commands that only read: fail, saying where it looked, when there is no local index.
+
+    Opening Chroma creates its folder, so `bot ask` run from another folder
+    used to leave a new, empty `./.bot` there and call the index "empty".
+    """
+    if settings.chroma_host or settings.chroma_dir.is_dir():
+        return
+    where = settings.chroma_dir.absolute()
+    existing = next((p for p in where.parents if p.exists()), None)
+    if existing is not None and not os.access(existing, os.W_OK):
+        raise IndexUnavailable(
+            f"There is no index at {where}, and it cannot be created there ({existing} is not writable). "
+            "Set BOT_INDEX_DIR to a folder you can write to, then run `bot ingest`."
+        )
+    hint = ""
+    if not settings.index_dir.is_absolute():
+        # Relative to the current folder; the index is usually made next to the data.
+        beside = Path(settings.data_dir).absolute().parent / settings.index_dir
+        if beside.resolve() != settings.index_dir.resolve() and (beside / "chroma").is_dir():
+            hint = f" An index exists at {beside}: run from {beside.parent} or set BOT_INDEX_DIR={beside}."
+        else:
+            hint = f" (BOT_INDEX_DIR={settings.index_dir} is relative to the current folder, {Path.cwd()}.)"
+    raise IndexUnavailable(
+        f"There is no index at {where}. Build it with `bot ingest {settings.data_dir}`.{hint}"
+    )
+
+
 def chroma_client(settings: Settings) -> chromadb.ClientAPI:
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if settings.chroma_host:
@@ -33,11 +80,7 @@ def chroma_client(settings: Settings) -> chromadb.ClientAPI:
                 host=settings.chroma_host, port=settings.chroma_port, headers=headers, settings=chroma_settings
             )
         except Exception as exc:
-            raise IndexUnavailable(
-                f"Cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port} "
-                f"({type(exc).__name__}). Start it (`chroma run --path DIR --port {settings.chroma_port}`) "
-                "or unset CHROMA_HOST to use the local index."
-            ) from None
+            raise IndexUnavailable(unreachable_message(settings, exc)) from None
     try:
         settings.chroma_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -45,15 +88,20 @@ def chroma_client(settings: Settings) -> chromadb.ClientAPI:
             f"The index folder {settings.chroma_dir} cannot be created ({exc.strerror or exc}). "
             "Set BOT_INDEX_DIR to a folder you can write to."
         ) from None
-    if not os.access(settings.chroma_dir, os.W_OK):
-        # Chroma's SQLite needs to write even to answer; "rebuild" would fail the same way.
-        raise IndexUnavailable(
-            f"The index at {settings.chroma_dir} is read-only, and Chroma needs write access even to answer. "
-            "Make it writable, or copy the index folder somewhere writable and point BOT_INDEX_DIR at the copy."
-        )
+    database = settings.chroma_dir / "chroma.sqlite3"
+    read_only = (
+        f"The index at {settings.chroma_dir} is read-only, and Chroma needs write access even to answer. "
+        "Make it writable, or copy the index folder somewhere writable and point BOT_INDEX_DIR at the copy."
+    )
+    # Chroma's SQLite needs to write even to answer; "rebuild" would fail the same
+    # way, and would delete an index that is only read-only, not broken.
+    if not os.access(settings.chroma_dir, os.W_OK) or (database.exists() and not os.access(database, os.W_OK)):
+        raise IndexUnavailable(read_only)
     try:
         return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
     except Exception as exc:
+        if "readonly database" in str(exc):  # e.g. a read-only file inside the folder
+            raise IndexUnavailable(read_only) from None
         raise IndexUnavailable(
             f"The index at {settings.chroma_dir} cannot be opened ({type(exc).__name__}: {exc}). "
             "Rebuild it with `bot ingest --rebuild`."
@@ -91,6 +139,23 @@ def record_manager(settings: Settings) -> SQLRecordManager:
     return manager
 
 
+def recorded_sources(manager: SQLRecordManager) -> dict[str, str]:
+    """Every key the record manager holds, with the article (group id) it belongs to.
+
+    The public API lists keys by group but not the groups of keys, and a
+    reconcile needs to name the articles whose chunks the store lost.
+    """
+    from langchain_classic.indexes._sql_record_manager import UpsertionRecord
+
+    with manager._make_session() as session:
+        rows = (
+            session.query(UpsertionRecord.key, UpsertionRecord.group_id)
+            .filter(UpsertionRecord.namespace == manager.namespace)
+            .all()
+        )
+    return {key: group or "" for key, group in rows}
+
+
 def all_chunks(store: Chroma, page: int = 5000) -> list[Document]:
     """Every chunk in the collection, read in pages (large collections don't fit one call)."""
     collection = store._collection
@@ -101,3 +166,12 @@ def all_chunks(store: Chroma, page: int = 5000) -> list[Document]:
         for id_, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
             docs.append(Document(id=id_, page_content=text or "", metadata=dict(meta or {})))
     return docs
+
+
+def store_ids(store: Chroma, page: int = 5000) -> set[str]:
+    """The ids the collection really holds (no texts, no vectors: cheap even at 100k chunks)."""
+    collection = store._collection
+    ids: set[str] = set()
+    for offset in range(0, collection.count(), page):
+        ids.update(collection.get(include=[], limit=page, offset=offset)["ids"])
+    return ids

@@ -23,6 +23,16 @@ _TOKEN = re.compile(r"\w+(?:[/.\-]\w+)*")
 _DAY_MONTH = re.compile(r"^(\d{1,2})[-.](\d{1,2})(?:[-.](\d{2,4}))?$")
 
 
+# Lone surrogates are what Python makes of bytes that are not UTF-8 (argv and
+# stdin use "surrogateescape"); no encoder accepts them, so the embedder crashed.
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def clean_input(text: str) -> str:
+    """Text typed by a user, safe for every later stage: undecodable bytes become U+FFFD."""
+    return _SURROGATES.sub("\ufffd", text)
+
+
 def normalize(text: str) -> str:
     """NFC, without invisible format characters and control characters."""
     text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)

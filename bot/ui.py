@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.answer import Answer, Citation
+from bot.answer import Answer, Citation, Status
 from bot.cli import format_answer
 from bot.index_dir import articles_dir
 from bot.load import read_source
@@ -156,7 +156,16 @@ def render_answer(answer: Answer) -> str:
 
     The last paragraph (sources, answerer) is set in small type by CSS.
     """
-    paragraphs = [_md_with_markers(answer.text.strip())]
+    text = answer.text.strip()
+    short = getattr(answer, "short", "")
+    first, _, rest = text.partition("\n")
+    if short and rest and first.startswith(short):
+        # The short answer (bot.short) in bold on its own line, the quotes that prove it below.
+        paragraphs = [f"**{_md_with_markers(first)}**", _md_with_markers(rest.strip())]
+    elif short:
+        paragraphs = [f"**{_md_escape(short)}**", _md_with_markers(text)]
+    else:
+        paragraphs = [_md_with_markers(text)]
     if answer.notice and answer.notice != answer.text:
         paragraphs.append(f"⚠️ {_md_escape(answer.notice)}")
     if answer.mode != "hint":
@@ -285,27 +294,65 @@ class ChatHandlers:
         # get half the 2 cores and both risk the timeout); extractive answers never wait for it.
         serial = bool(self.settings.local_model) if serial_llm is None else serial_llm
         self._llm_lock = threading.Lock() if serial else None
+        # Other models a person may switch to in Settings (local servers' models, pulled GGUFs),
+        # each opened on first use; see `_alternatives`.
+        self.alternatives = _alternatives(bot)
+        self._alt_bots: dict[str, Bot] = {}
+        self._alt_open = threading.Lock()
+        self._alt_local = threading.Lock()
 
     @property
     def modes(self) -> list[str]:
-        return [LLM_MODE, EXTRACTIVE_MODE] if self.has_llm else [EXTRACTIVE_MODE]
+        return [*([LLM_MODE] if self.has_llm else []), *self.alternatives, EXTRACTIVE_MODE]
+
+    @property
+    def mode_choices(self) -> list[tuple[str, str]]:
+        """(what the Settings radio shows, the value the handlers get)."""
+        return [(f"{self.bot.answerer_label}" if m == LLM_MODE else m, m) for m in self.modes]
+
+    def badge(self, mode: str | None) -> str:
+        if mode in self.alternatives:
+            label = mode
+        elif mode == EXTRACTIVE_MODE or not self.has_llm:
+            label = EXTRACTIVE_MODE
+        else:
+            label = self.bot.answerer_label
+        return f'<span class="answerer">Answering with: {html.escape(label)}</span>'
+
+    def _alt_bot(self, mode: str) -> Bot:
+        with self._alt_open:
+            if mode not in self._alt_bots:
+                self._alt_bots[mode] = self.alternatives[mode]()
+            return self._alt_bots[mode]
 
     def _events(self, question: str, pairs: History, k, retriever, mode) -> Iterator[str | Result]:
+        target, lock = self.bot, self._llm_lock
         use_llm = self.has_llm and mode != EXTRACTIVE_MODE
+        if mode in self.alternatives:
+            use_llm = True
+            lock = self._alt_local if mode.startswith("local model") else None
         kwargs = dict(
             k=max(1, min(MAX_K, int(k or self.settings.top_k))),
             mode=retriever if retriever in RETRIEVERS else None,
             use_llm=use_llm,
         )
         try:
-            if use_llm and self._llm_lock is not None:
-                with self._llm_lock:
-                    yield from self.bot.stream(question, list(pairs), **kwargs)
+            if mode in self.alternatives:
+                target = self._alt_bot(mode)
+            if use_llm and lock is not None:
+                with lock:
+                    yield from target.stream(question, list(pairs), **kwargs)
             else:
-                yield from self.bot.stream(question, list(pairs), **kwargs)
+                yield from target.stream(question, list(pairs), **kwargs)
         except Exception as exc:  # shown as a plain chat message, never Gradio's red error box
             log.exception("answering %r failed", question)
-            text = f"Sorry, this question could not be answered ({type(exc).__name__}). Please try again."
+            from bot.store import is_unreachable, unreachable_message
+
+            if is_unreachable(self.settings, exc):
+                # "Please try again" would not help: say which server and what to check.
+                text = unreachable_message(self.settings, exc)
+            else:
+                text = f"Sorry, this question could not be answered ({type(exc).__name__}). Please try again."
             yield Result(Answer(text, mode="hint", answerer="none", notice=""))
 
     def _progress(self, question: str, pairs: History, k, retriever, mode) -> Iterator[tuple[str, Result | None]]:
@@ -318,6 +365,10 @@ class ChatHandlers:
             if isinstance(event, Result):
                 yield partial, event
                 return
+            if isinstance(event, Status):
+                # Shown in the bubble until the first word arrives ("Waiting for local model …").
+                yield f"_{event.text}_", None
+                continue
             partial += event
             yield partial, None
 
@@ -379,6 +430,40 @@ class ChatHandlers:
         return render_article(self.settings, source, conv.citations if conv else [])
 
 
+def _alternatives(bot) -> dict[str, object]:
+    """{choice label: a function opening a Bot for it} for every other model at hand.
+
+    Only with BOT_AUTODETECT on (the default) and an LLM-capable Bot: the models
+    of the local OpenAI-compatible servers found (bot.autodetect) and the
+    catalogue models pulled into the Hugging Face cache. They share the index
+    (the Bot's retriever) and open their model only when first chosen.
+    """
+    settings = bot.settings
+    retriever = getattr(bot, "retriever", None)
+    if retriever is None or not settings.autodetect or settings.answer_mode == "extractive":
+        return {}
+    from bot.autodetect import probe
+    from bot.models import catalogue, pulled_path
+
+    current = getattr(bot, "detected", None)
+    choices: dict[str, object] = {}
+    for server in probe(settings.probe_ports):
+        for model in server.models[:8]:
+            if current is not None and (current.port, current.model) == (server.port, model):
+                continue
+            found = server.with_model(model)
+            choices[found.label()] = lambda found=found: Bot(settings, retriever=retriever, server=found)
+    for name in catalogue():
+        path = pulled_path(name)
+        if path is None or settings.local_model == path:
+            continue
+        local = settings.model_copy(
+            update={"local_model": path, "openai_base_url": None, "openai_api_key": None, "autodetect": False}
+        )
+        choices[f"local model {name} (pulled)"] = lambda local=local: Bot(local, retriever=retriever)
+    return choices
+
+
 def _example_text(evt: gr.SelectData) -> str:
     return evt.value["text"]
 
@@ -400,11 +485,8 @@ def build_app(bot: Bot, *, serial_llm: bool | None = None) -> gr.Blocks:
     with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
         conv = gr.State(Conversation())
         pending = gr.State("")
-        gr.HTML(
-            f"<h1>{html.escape(TITLE)}</h1><p>{html.escape(corpus_line(settings))}</p>"
-            f'<span class="answerer">Answering with: {html.escape(bot.answerer_label)}</span>',
-            elem_id="header",
-        )
+        heading = f"<h1>{html.escape(TITLE)}</h1><p>{html.escape(corpus_line(settings))}</p>"
+        header = gr.HTML(heading + h.badge(h.modes[0]), elem_id="header")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=320):
                 chatbot = gr.Chatbot(
@@ -432,11 +514,13 @@ def build_app(bot: Bot, *, serial_llm: bool | None = None) -> gr.Blocks:
                     )
                     retriever = gr.Radio(list(RETRIEVERS), value=settings.retriever, label="Retriever")
                     mode = gr.Radio(
-                        h.modes,
+                        h.mode_choices,
                         value=h.modes[0],
-                        label="Answer mode",
+                        label="Answer with",
                         visible=len(h.modes) > 1,
                     )
+                    # The header's badge names the answerer chosen here.
+                    mode.change(lambda m: heading + h.badge(m), [mode], [header], api_visibility="private", queue=False)
             with gr.Column(scale=2, min_width=300):
                 sources = gr.HTML(SOURCES_PLACEHOLDER, elem_id="sources", container=True, padding=True)
                 with gr.Accordion("Read a whole article", open=False, elem_id="article"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,6 +28,11 @@ class Item:
     difficulty: str = "unspecified"
     answerable: bool = True
     line: int = 0
+    # "dev" items may be looked at when setting thresholds and word lists, "test" items never:
+    # a fixed split by id (see `split_of`), written into the dataset.
+    split: str = "dev"
+    # Questions asked before this one in the same conversation, in order (a follow-up item).
+    history: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -48,6 +54,14 @@ def _text(value: object, name: str, where: str) -> str:
     if not isinstance(value, str):
         raise DatasetError(f"{where}: '{name}' must be a string, got {type(value).__name__}")
     return value
+
+
+SPLITS = ("dev", "test")
+
+
+def split_of(item_id: str) -> str:
+    """The fixed dev/test split of an id: parity of its SHA-1 (about half each, stable when items are added)."""
+    return SPLITS[int(hashlib.sha1(item_id.encode("utf-8")).hexdigest(), 16) % 2]
 
 
 def parse_item(record: object, where: str, line: int) -> Item:
@@ -75,7 +89,17 @@ def parse_item(record: object, where: str, line: int) -> Item:
         difficulty=_text(record.get("difficulty"), "difficulty", where).strip().lower() or "unspecified",
         answerable=answerable,
         line=line,
+        split=_split(record.get("split"), item_id, where),
+        history=_strings(record.get("history"), "history", where),
     )
+
+
+def _split(value: object, item_id: str, where: str) -> str:
+    if value in (None, ""):
+        return split_of(item_id)
+    if value not in SPLITS:
+        raise DatasetError(f"{where}: 'split' must be one of {', '.join(SPLITS)}, got {value!r}")
+    return str(value)
 
 
 def load_dataset(path: Path) -> list[Item]:

@@ -28,6 +28,20 @@ Definitions (also printed at the end of report.md):
 - refusal_accuracy: unanswerable items that were refused.
 - false_refusal_rate: answerable items that were refused (lower is better).
 - latency_p50_s / latency_p95_s: seconds per question (linear-interpolated percentiles).
+- generated_rate (LLM runs): answerable items whose shown answer is the model's own,
+  not the extractive fallback (a refusal counts as not generated).
+- answer_language_ok (LLM runs): of the generated answers, the share written in the
+  question's language (the model's answer text, not the quote under it).
+- prompt_tokens_p50 / first_token_p50_s (LLM runs): the first model call of each
+  question, as the server reported it.
+- short_rate: answerable items answered (not refused) whose answer opens with a short
+  answer (bot.short: the asked-for span of a cited sentence).
+- short_right: of those with a short answer and must-include strings, the share whose
+  short answer (as shown, or the sentence words it was taken from) holds at least one
+  must-include string, compared folded.
+Groups: summary["by_lang"], summary["by_split"] (the dataset's fixed dev/test halves:
+thresholds and word lists are set on dev only), summary["conversation"] (items asked
+after a `history` of earlier questions in one conversation).
 """
 
 from __future__ import annotations
@@ -57,6 +71,12 @@ METRICS: list[tuple[str, str, bool]] = [
     ("citation_valid", "Valid citation markers", True),
     ("refusal_accuracy", "Unanswerable refused", True),
     ("false_refusal_rate", "Answerable refused", False),
+    ("short_rate", "Short answer given", True),
+    ("short_right", "Short answer holds a must-include term", True),
+    ("generated_rate", "Generated answer shown (LLM runs)", True),
+    ("answer_language_ok", "Generated answer in the asker's language", True),
+    ("prompt_tokens_p50", "Prompt tokens p50 (LLM runs)", False),
+    ("first_token_p50_s", "Time to first token p50 (s)", False),
     ("latency_p50_s", "Latency p50 (s)", False),
     ("latency_p95_s", "Latency p95 (s)", False),
 ]
@@ -65,7 +85,9 @@ RETRIEVAL_METRICS = ["source_hit@5", "evidence_recall@5", "mrr@10"]
 MEAN_METRICS = [
     "source_hit@5", "evidence_recall@5", "mrr@10", "must_include", "token_f1",
     "citation_precision", "citation_recall", "citation_hit", "refusal_accuracy", "false_refusal_rate",
+    "short_rate", "short_right", "generated_rate", "answer_language_ok",
 ]
+SPLITS = ("dev", "test")  # always present in summary["by_split"]
 LANGS = ("en", "vi")  # always present in summary["by_lang"]
 HIGHER_IS_BETTER = {key: better for key, _, better in METRICS}
 LABELS = {key: label for key, label, _ in METRICS}
@@ -255,6 +277,20 @@ def score_item(item: dict, strip: Iterable[str] = ()) -> tuple[dict, list[str]]:
         scores["citation_recall"] = citation_recall(citations, gold)
         scores["citation_hit"] = citation_hit(citations, gold)
         scores["false_refusal_rate"] = 1.0 if refused else 0.0
+        if not refused:
+            short = item.get("short") or ""
+            scores["short_rate"] = 1.0 if short else 0.0
+            must = [m for m in item.get("must_include") or [] if m.strip()]
+            if short and must:
+                where = _folded(f"{short} {item.get('short_quote') or ''}")
+                scores["short_right"] = 1.0 if any(_folded(m) in where for m in must) else 0.0
+    llm = item.get("llm")
+    if answered and answerable and llm is not None:
+        # LLM runs only: was the answer shown the model's (not the extractive fallback), and in the asker's language?
+        generated = item.get("answer_mode") == "llm"
+        scores["generated_rate"] = 1.0 if generated else 0.0
+        if generated and llm.get("language_ok") is not None:
+            scores["answer_language_ok"] = 1.0 if llm["language_ok"] else 0.0
     if answered and not answerable:
         scores["refusal_accuracy"] = 1.0 if refused else 0.0
     if answered:
@@ -307,6 +343,11 @@ def aggregate(items: Sequence[dict]) -> dict:
     markers = [i["citation_markers"] for i in items if i.get("citation_markers")]
     total = sum(m["markers"] for m in markers)
     out["citation_valid"] = _round(sum(m["valid"] for m in markers) / total) if total else None
+    calls = [c for i in items for c in ((i.get("llm") or {}).get("calls") or [])[:1]]
+    prompt_tokens = [c["prompt_tokens"] for c in calls if c.get("prompt_tokens") is not None]
+    first_token = [c["first_token_s"] for c in calls if c.get("first_token_s") is not None]
+    out["prompt_tokens_p50"] = _round(percentile(prompt_tokens, 50))
+    out["first_token_p50_s"] = _round(percentile(first_token, 50))
     latencies = [i["latency_s"] for i in items if i.get("latency_s") is not None]
     out["latency_p50_s"] = _round(percentile(latencies, 50))
     out["latency_p95_s"] = _round(percentile(latencies, 95))
@@ -327,6 +368,13 @@ def summarize(items: Sequence[dict]) -> dict:
 
     summary = aggregate(items)
     summary["by_lang"] = by_lang(items)
+    summary["by_split"] = {
+        split: {**aggregate(group), "by_lang": by_lang(group)}
+        for split in SPLITS
+        for group in [[i for i in items if (i.get("split") or "dev") == split]]
+    }
+    talk = [i for i in items if i.get("history")]
+    summary["conversation"] = {**aggregate(talk), "by_lang": by_lang(talk)}
     types = list(dict.fromkeys(i.get("type") or "unspecified" for i in items))
     summary["by_type"] = {}
     for kind in types:

@@ -75,6 +75,30 @@ def summary_table(summary: dict) -> str:
     return table(["metric", "overall", *LANGS], rows, "lrrr")
 
 
+# The columns of the split table: each half of the dataset, by language, and the conversation items.
+SPLIT_KEYS = ["must_include", "citation_precision", "refusal_accuracy", "false_refusal_rate", "short_rate",
+              "short_right", "citation_hit", "source_hit@5"]
+
+
+def split_table(summary: dict) -> str:
+    """dev / test halves (thresholds and word lists are set on dev only), and the conversation items."""
+    columns: list[tuple[str, dict]] = []
+    for split, group in (summary.get("by_split") or {}).items():
+        columns.append((split, group))
+        columns += [(f"{split} {lang}", group.get("by_lang", {}).get(lang, {})) for lang in LANGS]
+    conversation = summary.get("conversation") or {}
+    if conversation.get("n"):
+        columns.append(("conversation", conversation))
+    if not columns:
+        return ""
+    rows = [["questions", *(fmt(g.get("n")) for _, g in columns)]]
+    rows.append(["answerable / unanswerable", *(f"{g.get('n_answerable', 0)} / {g.get('n_unanswerable', 0)}" for _, g in columns)])
+    for key in SPLIT_KEYS:
+        arrow = "↑" if HIGHER_IS_BETTER.get(key, True) else "↓"
+        rows.append([f"{key} {arrow}", *(fmt(g.get(key), key) for _, g in columns)])
+    return table(["metric", *(name for name, _ in columns)], rows, "l" + "r" * len(columns))
+
+
 def type_table(summary: dict) -> str:
     rows = []
     for kind, group in summary.get("by_type", {}).items():
@@ -200,6 +224,8 @@ DEFINITIONS = """\
 - **citation_valid**: distinct [n] markers whose citation lies in a passage the answerer was given (same file, span inside the chunk, quote equal to the text there), over all markers in the run.
 - **refusal_accuracy**: unanswerable items refused. **false_refusal_rate**: answerable items refused (lower is better).
 - **latency**: wall-clock seconds per question (p50/p95, linear interpolation).
+- **short_rate**: answerable items answered (not refused) that open with a short answer (the asked-for span of a cited sentence). **short_right**: of those with must-include strings, the share whose short answer (as shown, or the sentence words it came from) holds at least one must-include string.
+- **dev / test**: a fixed split of the dataset by id (SHA-1 parity, the `split` field); thresholds and word lists are set looking at dev items only, so test is the held-out view. **conversation**: items asked after their `history` questions, in one conversation.
 - A metric with no eligible item is shown as – (null in results.json). ↑ higher is better, ↓ lower is better.
 """
 
@@ -231,6 +257,9 @@ def render_report(results: dict, previous: tuple[Path, dict] | None = None, lead
         "## Summary\n\n" + summary_table(summary),
         "## By question type\n\n" + type_table(summary),
     ]
+    splits = split_table(summary)
+    if splits:
+        parts.insert(2, "## By split (dev / test) and conversation items\n\n" + splits)
     charts = [c for c in (bar_chart(summary, "source_hit@5"), bar_chart(summary, "must_include")) if c]
     if charts:
         parts.append("```text\n" + "\n\n".join(charts) + "\n```")

@@ -27,7 +27,7 @@ from bot.settings import REPO_ROOT, Settings, get_settings
 from bot.store import IndexUnavailable
 from eval import metrics
 from eval.dataset import DatasetError, Item, load_dataset
-from eval.report import render_report, summary_table
+from eval.report import render_report, split_table, summary_table
 
 FLOORS = Path(__file__).parent / "floors.json"
 RANK_DEPTH = metrics.MRR_AT
@@ -117,15 +117,27 @@ def evaluate_item(bot, item: Item, *, k: int, retriever: str, use_llm: bool, ans
         "notice": "",
         "judgement": None,
         "latency_s": None,
+        "llm": None,  # LLM runs: raw model output, tokens, time to first token, failed checks
+        "split": item.split,
+        "history": list(item.history),
+        "short": "",
+        "short_quote": "",
     }
     try:
         result = None
         if answer:
             # Answer first: the scoring retrieval below would warm the query-embedding cache.
+            # A follow-up item: its earlier questions are asked first, in one conversation.
+            turns = []
+            for earlier in item.history:
+                turn = bot.run(earlier, list(turns), k=k, mode=retriever, use_llm=use_llm)
+                turns.append((earlier, turn.answer.text))
             started = time.perf_counter()
-            result = bot.run(item.question, k=k, mode=retriever, use_llm=use_llm)
+            result = bot.run(item.question, list(turns) or None, k=k, mode=retriever, use_llm=use_llm)
             record["latency_s"] = round(time.perf_counter() - started, 4)
         prepared, _, _ = bot.prepare(item.question)
+        if result is not None and item.history and result.answer.question:
+            prepared = result.answer.question  # the standalone question the follow-up searched
         started = time.perf_counter()
         ranking = bot.retrieve(prepared, k=max(k, RANK_DEPTH), mode=retriever)
         if result is None:
@@ -149,6 +161,9 @@ def evaluate_item(bot, item: Item, *, k: int, retriever: str, use_llm: bool, ans
                 ],
                 flags=list(a.flags),
                 notice=a.notice,
+                llm=_llm_record(a) if use_llm else None,
+                short=getattr(a, "short", ""),
+                short_quote=getattr(a, "short_quote", ""),
                 judgement=(
                     {"answerable": result.judgement.answerable, "reason": result.judgement.reason}
                     if result.judgement else None
@@ -160,6 +175,25 @@ def evaluate_item(bot, item: Item, *, k: int, retriever: str, use_llm: bool, ans
             record.update(answer="", refused=False)
     record["scores"], record["failed_checks"] = metrics.score_item(record, strip=metrics.lead_ins())
     return record
+
+
+def _llm_record(answer) -> dict:
+    """What a developer needs to see why a generated answer was shown or not: every model call's raw
+    output, tokens and time to first token, the grounding checks that failed, the refusal decision."""
+    from bot.answer.language import language_ok
+
+    trace = answer.trace or {}
+    generated = trace.get("answer")
+    return {
+        "calls": trace.get("calls", []),
+        "problems": trace.get("problems", []),
+        "sentences": trace.get("sentences", []),
+        "refusal": trace.get("refusal"),
+        "second_look": trace.get("second_look"),
+        "language_retry": bool(trace.get("language_retry")),
+        "language_ok": None if generated is None else language_ok(generated, answer.lang),
+        "error": trace.get("error"),
+    }
 
 
 def evaluate(
@@ -360,6 +394,7 @@ def run_eval(
     (out / "report.md").write_text(render_report(results, previous), encoding="utf-8")
 
     click.echo(summary_table(results["summary"]))
+    click.echo("\n" + split_table(results["summary"]))
     click.echo(f"\n{len(records)} questions in {results['meta']['seconds']:.1f} s; wrote {out / 'results.json'} and {out / 'report.md'}")
     if check_floors:
         return _check_floors(results, floors)

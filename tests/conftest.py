@@ -27,6 +27,7 @@ def make_settings(index_dir: Path, **overrides) -> Settings:
         openai_base_url=None,
         local_model=None,
         chroma_host=None,
+        autodetect=False,  # tests never pick up a server the developer happens to run
     )
     values.update(overrides)
     return Settings(_env_file=None, **values)
@@ -76,7 +77,7 @@ def stream_answer(bot, question: str, history=None) -> tuple[list, object]:
     for event in bot.stream(question, history):
         if isinstance(event, Result):
             result = event
-        else:
+        elif isinstance(event, str):  # not the progress events (bot.answer.Status)
             pieces.append(event)
     assert result is not None
     return pieces, result

@@ -13,6 +13,8 @@ scripts what each request gets:
         fake.script("truncated")         # a stream cut mid-answer (connection dropped)
         fake.script("unfinished")        # a stream that ends early and cleanly, without finish/[DONE]
         fake.script("ok", answers=["Who did Lavrov meet?", "Blinken [1]."])  # one answer per request
+        fake.script("no-schema")         # 400 for a request carrying response_format, else "ok"
+        fake.script("drip", delay=0.5)   # streams, one word per `delay` seconds
 
 The last behaviour (and answer) of a script repeats. `fake.requests` holds every
 request (path, JSON body, headers, arrival time), so a test can count retries
@@ -217,6 +219,9 @@ class _Handler(BaseHTTPRequestHandler):
             # Real servers echo (part of) a rejected key; the client must not pass it on.
             key = self.headers.get("Authorization", "").removeprefix("Bearer ")
             detail = f"Incorrect API key provided: {key}" if behaviour == 401 else f"fake error {behaviour}"
+            if behaviour == 400:
+                # Some servers quote the whole request back, key included, deep into the message.
+                detail = "Bad request: " + "x" * 70 + f" and your key {key} was used"
             error = {"message": detail, "type": ERROR_TYPES.get(behaviour, "error"), "code": behaviour}
             self._send_json(behaviour, {"error": error}, headers)
             return
@@ -225,6 +230,15 @@ class _Handler(BaseHTTPRequestHandler):
         if behaviour == "slow":
             if fake._stopped.wait(fake.delay):
                 return
+            behaviour = "ok"
+        if behaviour == "no-schema":
+            if "response_format" in body:
+                error = {"message": "response_format is not supported", "type": "invalid_request_error", "code": 400}
+                self._send_json(400, {"error": error})
+                return
+            behaviour = "ok"
+        drip = behaviour == "drip"
+        if drip:
             behaviour = "ok"
         if behaviour == "malformed":
             if stream:
@@ -272,7 +286,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._start_sse()
         self._event(self._chunk(model, {"role": "assistant", "content": ""}))
         for piece in self._pieces(answer):
+            if drip and fake._stopped.wait(fake.delay):
+                return
             self._event(self._chunk(model, {"content": piece}))
         self._event(self._chunk(model, {}, "stop"))
+        if (body.get("stream_options") or {}).get("include_usage"):
+            usage = {"prompt_tokens": 321, "completion_tokens": len(self._pieces(answer)), "total_tokens": 0}
+            self._event(json.dumps({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0,
+                                    "model": model, "choices": [], "usage": usage}))
         self._event("[DONE]")
         self._end_chunks()

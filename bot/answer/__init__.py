@@ -20,6 +20,13 @@ class Citation:
     chunk_id: str = ""
 
 
+@dataclass(frozen=True)
+class Status:
+    """A progress event of `Bot.stream` ("waiting for the model…"): shown, never part of the answer."""
+
+    text: str
+
+
 @dataclass
 class Answer:
     text: str
@@ -31,6 +38,13 @@ class Answer:
     notice: str = ""  # e.g. the one-line LLM error that caused a fallback
     flags: list[str] = field(default_factory=list)  # e.g. "uncited-claims", "invalid-citation:[7]"
     question: str = ""  # the standalone question actually searched (after follow-up rewriting)
+    # The short answer shown first (bot.short): the asked-for span of a cited sentence, in the
+    # reader's words ("Sergei Lavrov and Antony Blinken"); "" when no span of the asked kind is there.
+    short: str = ""
+    short_quote: str = ""  # the words of the cited sentence it was taken from
+    # How a generated answer came about, for the eval and -v: the raw model output,
+    # tokens, time to first token, the grounding checks that failed. {} for others.
+    trace: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -1,10 +1,38 @@
-"""The zero-setup answerer: quote the sentences that answer, and cite each one."""
+"""The zero-setup answerer: quote the sentences that answer, and cite each one.
+
+When the question asks who / when / where / how many / how much / how long, the
+span of the quoted sentence that holds it comes first (bot.short), in words a
+reader of either language can use. A question in several parts ("When does it
+begin, and how long will it last?") gets one quote per part.
+"""
 
 from __future__ import annotations
 
+import re
+import tomllib
+from dataclasses import replace
+from functools import cache
+
 from bot.answer import Answer, Citation
-from bot.evidence import Evidence, follows
+from bot.evidence import Evidence, anchors, covers, follows, rerank
+from bot.expect import expectation
 from bot.prompts import message
+from bot.short import KINDS, Short, short_answer, spans
+from bot.tables import DATA, read_table
+from bot.text import fold
+
+_MARKERS = re.compile(r"\s*\[\d+\]")
+
+
+@cache
+def _messages() -> dict[str, dict[str, str]]:
+    with (DATA / "answer_messages.toml").open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def say(key: str, lang: str) -> str:
+    table = _messages()
+    return table.get(lang, table["en"]).get(key) or table["en"][key]
 
 
 def choose(ranked: list[Evidence], max_sentences: int = 3, close: float = 0.85, follow: float = 0.6) -> list[Evidence]:
@@ -34,17 +62,135 @@ def choose(ranked: list[Evidence], max_sentences: int = 3, close: float = 0.85, 
     return sorted(chosen, key=lambda e: (e.source, e.start)) if len({e.source for e in chosen}) == 1 else chosen
 
 
-def extractive_answer(ranked: list[Evidence], lang: str, max_sentences: int = 3) -> Answer:
-    chosen = choose(ranked, max_sentences)
-    citations = [
+# -- questions in several parts ------------------------------------------------------
+
+
+@cache
+def _splitters() -> tuple[re.Pattern, re.Pattern]:
+    table = read_table("question_words.tsv")
+    qwords = re.compile(r"\b(" + "|".join(re.escape(w) for w in table["en"] + table["vi"]) + r")\b")
+    conj = re.compile(r"\s*,\s*(?:(?:" + "|".join(table["conjunctions"]) + r")\s+)?|\s+(?:" + "|".join(table["conjunctions"]) + r")\s+")
+    return qwords, conj
+
+
+def parts(question: str) -> list[str]:
+    """The parts of a question that each ask for their own value, split on its conjunctions.
+
+    A clause without a question word of its own ("… Nga và Belarus …", "Besides
+    the Finnish president, …") belongs to its neighbour; two parts are kept only
+    when at least one of them asks for a kind of value (a date, a place, a count…).
+    """
+    qwords, conj = _splitters()
+    text = question.strip().rstrip("?").strip()
+    folded = fold(text)  # same length as `text` for Vietnamese (combining marks dropped after NFC)
+    if len(folded) != len(text):
+        return [question]
+    cuts = [0]
+    for m in conj.finditer(folded):
+        cuts.extend([m.start(), m.end()])
+    cuts.append(len(text))
+    segments = [(text[cuts[i] : cuts[i + 1]], folded[cuts[i] : cuts[i + 1]]) for i in range(0, len(cuts), 2)]
+    merged: list[str] = []
+    pending = ""
+    for raw, low in segments:
+        if not raw.strip():
+            continue
+        if qwords.search(low):
+            merged.append(f"{pending} {raw}".strip() if pending else raw)
+            pending = ""
+        elif merged:
+            merged[-1] = f"{merged[-1]} {raw}" if not raw.startswith(",") else merged[-1] + raw
+        else:
+            pending = f"{pending} {raw}".strip()
+    if pending:
+        merged.append(pending) if not merged else merged.__setitem__(-1, f"{merged[-1]} {pending}")
+    if len(merged) < 2 or not any(expectation(p).kinds & set(KINDS) for p in merged):
+        return [question]
+    return merged
+
+
+def _best_for(part: str, question: str, ranked: list[Evidence], lang: str, earlier: list[Evidence]) -> Evidence | None:
+    """The sentence that best answers one part: relevance to the whole question, the bonus for this part's value.
+
+    A later part leans on an earlier one ("…, and when was it signed?"): a sentence
+    answering an earlier part, or the one right after it, is taken first when it
+    holds this part's value.
+    """
+    wanted = expectation(part)
+    rescored = rerank([replace(e) for e in ranked], wanted)
+    phrases = anchors(question)
+    if wanted.strict:
+        for e in rescored:
+            near = any((e.source, e.start) == (p.source, p.start) or follows(e, p) for p in earlier)
+            if near and e.answers & wanted.strict:
+                return e
+    for e in rescored:
+        if (not wanted.strict or e.answers & wanted.strict) and covers(e, phrases, lang):
+            return e
+    return None
+
+
+# -- the answer -------------------------------------------------------------------------
+
+
+def _cite(chosen: list[Evidence]) -> list[Citation]:
+    return [
         Citation(n=i, source=e.source, quote=e.text, start=e.start, end=e.end, chunk_id=e.chunk_id)
         for i, e in enumerate(chosen, start=1)
     ]
+
+
+def extractive_answer(ranked: list[Evidence], lang: str, max_sentences: int = 3, question: str = "") -> Answer:
+    split = parts(question) if question else []
+    unsure = False
+    short = Short()
+    if len(split) >= 2:
+        chosen: list[Evidence] = []
+        picks: list[tuple[str, Evidence | None]] = []
+        for part in split:
+            e = _best_for(part, question, ranked, lang, [p for _, p in picks if p is not None])
+            picks.append((part, e))
+            if e is not None and all((c.source, c.start) != (e.source, e.start) for c in chosen):
+                chosen.append(e)
+        if not chosen:
+            chosen = choose(ranked, max_sentences)
+        citations = _cite(chosen)
+        index = {(c.source, c.start): c.n for c in citations}
+        pieces, quotes = [], []
+        for part, e in picks:
+            found = spans(part, e.text, lang) if e is not None else []
+            found = [s for s in found if s.quote not in quotes]  # one value answers two parts only once
+            if found:
+                pieces.append(f"{'; '.join(s.text for s in found)} [{index[(e.source, e.start)]}]")
+                quotes.extend(s.quote for s in found)
+            elif e is None and expectation(part).kinds & set(KINDS):
+                pieces.append(f"{say('part_missing', lang)}")
+        if quotes:
+            short = Short("; ".join(pieces), " … ".join(quotes), 1)
+        unsure = any(e is None for _, e in picks)
+    else:
+        chosen = choose(ranked, max_sentences)
+        citations = _cite(chosen)
+        if question:
+            # The best sentence first: the citations are in article order.
+            order = sorted(citations, key=lambda c: next(i for i, e in enumerate(ranked) if e.start == c.start and e.source == c.source))
+            found = short_answer(question, [c.quote for c in order], lang)
+            if found:
+                short = Short(f"{found.text} [{order[found.cited - 1].n}]", found.quote, order[found.cited - 1].n)
+            asked = expectation(question).kinds & set(KINDS)
+            unsure = (bool(asked) and not found) or (bool(ranked) and not covers(ranked[0], anchors(question), lang))
     body = " ".join(f"“{c.quote}” [{c.n}]" for c in citations)
+    lead = say("unsure", lang) if unsure else message("lead_in", lang)
+    text = f"{lead} {body}"
+    if short:
+        text = f"{short.text}.\n{text}" if not short.text.endswith(".") else f"{short.text}\n{text}"
     return Answer(
-        text=f"{message('lead_in', lang)} {body}",
+        text=text,
         citations=citations,
         mode="extractive",
         lang=lang,
         answerer="extractive",
+        short=_MARKERS.sub("", short.text).strip(),
+        short_quote=short.quote,
+        flags=["may-not-answer"] if unsure else [],
     )

@@ -5,11 +5,23 @@ One code path for every LLM: langchain-openai's ChatOpenAI pointed at
 - any OpenAI-compatible server (OPENAI_BASE_URL, with a key if it needs one),
 - or a local GGUF file (BOT_LOCAL_MODEL), served on 127.0.0.1 by bot.local_server.
 
-The model sees only the best few evidence sentences, numbered, inside
-delimiters, and must cite them; bot.cite resolves its markers and rejects an
-answer that is not grounded in them. Every failure becomes an `LLMError` with
-one line for people (which server, what failed, what to set); the pipeline
-then falls back to the extractive answer.
+Made to work on the small models people run on a laptop (measured on a 0.5B
+model, see prompts/README.md):
+- the model reads only the few best evidence sentences, numbered, with the
+  question before and after them, and one short example of the reply;
+- it replies in a JSON object (`bot.answer.structured`) where the server
+  takes a schema, so a refusal is a field; plain text elsewhere;
+- citations come from `bot.attribute`, which finds the passage supporting
+  each answer sentence whether or not the model wrote a marker; a sentence
+  no passage supports keeps the answer from being shown as grounded;
+- a refusal is a joint decision: when the evidence judge found the asked-for
+  value and the model still refuses, it gets one more look at that sentence
+  alone, and else the sentence is quoted, labelled as possibly not answering;
+- an answer in the wrong language is asked for once more.
+
+Every failure becomes an `LLMError` with one line for people (which server,
+what failed, what to set); the pipeline then falls back to the extractive
+answer.
 """
 
 from __future__ import annotations
@@ -17,31 +29,51 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
-from bot import cite
-from bot.answer import Answer
+import numpy as np
+
+from bot import cite, redact
+from bot.answer import Answer, Status
 from bot.answer.extractive import extractive_answer
+from bot.answer.language import language_ok
+from bot.answer.structured import AnswerStream, Reply, parse_reply, response_format
+from bot.attribute import SentenceSupport, attribute
 from bot.evidence import Evidence
-from bot.prompts import load_prompt, message
+from bot.expect import expectation
+from bot.prompts import load_prompt, message, prompt_table
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
 History = Sequence[tuple[str, str]]
 
-# A small local model reads ~70-100 prompt tokens a second on 2 cores, and
-# Vietnamese costs it about a token per character: every passage costs the
-# user seconds, and the best few carry the answer.
-MAX_PASSAGES = 5
-PASSAGES_BUDGET_CHARS = 1000
-MAX_PASSAGE_CHARS = 500
+# A small local model reads ~70-150 prompt tokens a second on 2 cores, and
+# Vietnamese costs it about a token per 2-3 characters: every passage costs
+# the user a second or more, and the best three carry the answer (measured:
+# prompts/README.md).
+MAX_PASSAGES = 3
+PASSAGES_BUDGET_CHARS = 600
+MAX_PASSAGE_CHARS = 350
 CONDENSE_MAX_TOKENS = 64
 CONDENSE_TURNS = 3
+# The answer is one or two sentences; a JSON reply of that is ~60-120 tokens.
+ANSWER_MAX_TOKENS = 160
 LANGUAGE_NAMES = {"en": "English", "vi": "Vietnamese"}
 NO_KEY = "not-needed"  # OpenAI-compatible servers without auth still want a key header
 OPENAI_URL = "https://api.openai.com/v1"
+# The bot's own llama.cpp server reads the whole prompt before its first
+# token: a 1.5B model on 2 cores needs ~10 s for 450 tokens.
+LOCAL_FIRST_TOKEN_S = 30.0
+DEFAULT_FIRST_TOKEN_S = 10.0
+# Passages quoted under a generated answer (BOT_LLM_QUOTE).
+QUOTED = 2
+# The worked example as an earlier turn (prompts/example.toml); see prompts/README.md for the measurement.
+USE_EXAMPLE = True
+RETRY_AFTER_CAP_S = 30.0
 _DELIMITER = re.compile(r"<\s*/?\s*passages\s*>", re.IGNORECASE)
 
 
@@ -118,11 +150,6 @@ def _kind_of(exc: BaseException, name: str) -> bool:
     return any(cls.__name__ == name and cls.__module__.startswith("httpx") for cls in type(exc).__mro__)
 
 
-def _one_line(text: str, limit: int = 160) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def select_passages(ranked: Sequence[Evidence]) -> tuple[list[Evidence], list[Evidence]]:
     """(passages, withheld): the best few distinct sentences, best first, within a length budget.
 
@@ -140,7 +167,7 @@ def select_passages(ranked: Sequence[Evidence]) -> tuple[list[Evidence], list[Ev
             continue
         size = min(len(e.text), MAX_PASSAGE_CHARS)
         if chosen and used + size > PASSAGES_BUDGET_CHARS:
-            break
+            continue  # a shorter sentence further down may still fit
         chosen.append(e)
         used += size
         if len(chosen) == MAX_PASSAGES:
@@ -148,14 +175,57 @@ def select_passages(ranked: Sequence[Evidence]) -> tuple[list[Evidence], list[Ev
     return chosen, withheld
 
 
+def value_holder(ranked: Sequence[Evidence], question: str) -> Evidence | None:
+    """The best sentence holding the kind of value the question asks for (a count, a date, a place…), if any.
+
+    This is what the evidence judge is good at; a small model reading
+    Vietnamese for an English question is not, so its refusal is checked
+    against it.
+    """
+    strict = expectation(question).strict
+    if not strict:
+        return None
+    return next((e for e in ranked[:MAX_PASSAGES] if e.answers & strict and not e.caption), None)
+
+
+@dataclass
+class Generation:
+    """One model call: what came back and what it cost."""
+
+    raw: str = ""
+    finish: str | None = None
+    structured: bool = False  # the JSON schema was sent (and accepted)
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    first_token_s: float | None = None
+    seconds: float = 0.0
+    reply: Reply = field(default_factory=lambda: Reply(""))
+
+    def record(self) -> dict:
+        return {
+            "raw": self.raw,
+            "finish": self.finish,
+            "structured": self.structured,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "first_token_s": None if self.first_token_s is None else round(self.first_token_s, 3),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+Events = Generator["str | Status", None, Answer]
+
+
 class LLMAnswerer:
     """Answers from evidence sentences with a chat model; see the module docstring."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, embeddings=None) -> None:
         self.settings = settings
         self._server = None
+        self._embeddings = embeddings
         key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
-        self._secrets = [s for s in [key] if s]
+        redact.register(key)
+        first_token = settings.llm_timeout_s
         if settings.local_model:
             from bot.local_server import LocalServer, LocalServerError
 
@@ -166,14 +236,14 @@ class LLMAnswerer:
             except LocalServerError as exc:
                 raise LLMError(str(exc)) from None
             base_url, key, model = self._server.base_url, self._server.api_key, self._server.model_path.name
-            self._secrets.append(key)
+            redact.register(key)
             self.label = f"local model {model}"
             self._where = f"the local model server ({base_url})"
             self._hint = "check BOT_LOCAL_MODEL"
+            first_token = first_token or LOCAL_FIRST_TOKEN_S
         elif settings.openai_base_url:
             base_url, model = settings.openai_base_url, settings.openai_model
-            if urlsplit(base_url).password:
-                self._secrets.append(urlsplit(base_url).password)
+            redact.register(urlsplit(base_url).password)
             self.label = f"OpenAI-compatible server {_display_url(base_url)} (model {model})"
             self._where = f"the OpenAI-compatible server at {_display_url(base_url)}"
             self._hint = "check OPENAI_BASE_URL, OPENAI_MODEL and OPENAI_API_KEY"
@@ -184,13 +254,19 @@ class LLMAnswerer:
             self._hint = "check OPENAI_API_KEY and OPENAI_MODEL"
         self.base_url = base_url
         self.model = model
+        self.first_token_s = first_token or DEFAULT_FIRST_TOKEN_S
+        self.total_s = settings.llm_total_s
+        # Asked for until the server rejects it; then plain text (said once in the log).
+        self.structured = settings.llm_structured
         # OpenAI wants max_completion_tokens (its reasoning models reject
         # max_tokens); llama.cpp servers may ignore it, so they get both.
         self._send_max_tokens = base_url != OPENAI_URL
-        self._chat = self._make_chat(key or NO_KEY, settings.max_tokens)
+        self._max_tokens = min(settings.max_tokens, ANSWER_MAX_TOKENS)
+        self._chat = self._make_chat(key or NO_KEY, self._max_tokens)
         self._condenser = self._make_chat(key or NO_KEY, min(CONDENSE_MAX_TOKENS, settings.max_tokens))
 
     def _make_chat(self, key: str, max_tokens: int):
+        import httpx
         from langchain_openai import ChatOpenAI
         from pydantic import SecretStr
 
@@ -198,15 +274,20 @@ class LLMAnswerer:
             model=self.model,
             base_url=self.base_url,
             api_key=SecretStr(key),
-            timeout=self.settings.llm_timeout_s,
-            max_retries=self.settings.llm_max_retries,
+            # The read timeout bounds the wait for the first token (and any
+            # later stall); the whole answer is bounded in `_call`.
+            timeout=httpx.Timeout(self.first_token_s, connect=min(10.0, self.first_token_s)),
+            # Retries are ours (`_call`): a timeout is never retried.
+            max_retries=0,
             max_tokens=max_tokens,
             temperature=0,
-            # Usage reports are not needed, and token counting (tiktoken) would
-            # fetch tables from the network: neither is ever asked for.
-            stream_usage=False,
-            extra_body={"max_tokens": max_tokens} if self._send_max_tokens else None,
+            # Token counts come from the server (stream_options.include_usage), never tiktoken.
+            stream_usage=True,
+            extra_body=self._extra_body(max_tokens),
         )
+
+    def _extra_body(self, max_tokens: int) -> dict | None:
+        return {"max_tokens": max_tokens} if self._send_max_tokens else None
 
     def close(self) -> None:
         # The HTTP clients are not closed: langchain-openai shares them between
@@ -214,36 +295,56 @@ class LLMAnswerer:
         if self._server is not None:
             self._server.close()
 
+    # -- the prompt ----------------------------------------------------------
+
     @staticmethod
     def _quote(text: str, limit: int) -> str:
-        # Passages are data: they must not be able to close the delimiter.
+        # Passages are data: they must not be able to close a delimiter or fake a heading.
         text = " ".join(_DELIMITER.sub(" ", text).split())
         return text if len(text) <= limit else text[: limit - 1] + "…"
 
-    def messages(self, question: str, passages: Sequence[Evidence], lang: str) -> list:
-        from langchain_core.messages import HumanMessage, SystemMessage
+    def messages(self, question: str, passages: Sequence[Evidence], lang: str, *, structured: bool, insist: bool = False):
+        """System rules; one worked example as an earlier turn; then the question, the numbered passages,
+        the question again and the answer language, last.
+
+        Passages are numbered "1. …" without file names or brackets: small
+        models copy any format they are shown into their answer. The example
+        has its own question and passages, so it reads as a past exchange,
+        not as the answer (a 0.5B model copied an example given inline).
+        """
+        from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
         values = self._prompt_values(lang)
-        numbered = "\n".join(
-            f"[{i}] (source: {self._quote(p.source, 80)}) {self._quote(p.text, MAX_PASSAGE_CHARS)}"
-            for i, p in enumerate(passages, start=1)
-        )
-        return [
-            SystemMessage(load_prompt("system").format(**values)),
-            HumanMessage(
-                load_prompt("answer").format(passages=numbered, question=self._quote(question, 2000), **values)
-            ),
-        ]
+        template = load_prompt("answer" if structured else "answer_plain")
+
+        def turn(q: str, texts: Sequence[str]) -> str:
+            numbered = "\n".join(f"{i}. {self._quote(t, MAX_PASSAGE_CHARS)}" for i, t in enumerate(texts, start=1))
+            return template.format(passages=numbered, question=self._quote(q, 500), **values)
+
+        user = turn(question, [p.text for p in passages])
+        if insist:
+            user += "\n" + message("insist_language", "en", language=values["language"])
+        out = [SystemMessage(load_prompt("system").format(**values))]
+        if USE_EXAMPLE:
+            example = prompt_table("example").get(lang) or prompt_table("example")["en"]
+            out += [
+                HumanMessage(turn(example["question"], example["passages"])),
+                AIMessage(example["reply"] if structured else example["plain"]),
+            ]
+        return [*out, HumanMessage(user)]
 
     @staticmethod
     def _prompt_values(lang: str) -> dict[str, str]:
         return {"language": LANGUAGE_NAMES.get(lang, "English"), "refusal": message("refusal", lang)}
 
     def _instructions(self, lang: str) -> list[str]:
+        """Text of ours the model must not recite: the rules, the templates and the worked example."""
         values = self._prompt_values(lang)
+        example = prompt_table("example").get(lang) or prompt_table("example")["en"]
         return [
             load_prompt("system").format(**values),
-            load_prompt("answer").format(passages="", question="", **values),
+            *(load_prompt(name).format(passages="", question="", **values) for name in ("answer", "answer_plain")),
+            example["plain"],
         ]
 
     # -- calls ---------------------------------------------------------------
@@ -271,10 +372,92 @@ class LLMAnswerer:
         log.info("follow-up rewritten: %r -> %r", question, rewritten)
         return rewritten
 
+    def _call(self, messages: list, plain: list, n_passages: int, *, show: bool) -> Generator[str, None, Generation]:
+        """One model call, streamed; yields the answer's text as it arrives (when `show`).
+
+        Connection failures, rate limits and server errors are retried (up to
+        BOT_LLM_MAX_RETRIES, honouring Retry-After) as long as nothing has
+        been received; a timeout is not retried: the user has waited enough.
+        """
+        attempt = 0
+        while True:
+            gen = Generation(structured=self.structured)
+            stream = AnswerStream()
+            started = time.monotonic()
+            extra = dict(self._extra_body(self._max_tokens) or {})
+            if gen.structured:
+                extra["response_format"] = response_format(n_passages)
+            try:
+                for chunk in self._chat.stream(messages, extra_body=extra or None):
+                    text = chunk.content if isinstance(chunk.content, str) else ""
+                    if text:
+                        if gen.first_token_s is None:
+                            gen.first_token_s = time.monotonic() - started
+                        new = stream.feed(text)
+                        if new and show:
+                            yield new
+                    gen.finish = (chunk.response_metadata or {}).get("finish_reason") or gen.finish
+                    usage = getattr(chunk, "usage_metadata", None)
+                    if usage:
+                        gen.prompt_tokens = usage.get("input_tokens")
+                        gen.completion_tokens = usage.get("output_tokens")
+                    if time.monotonic() - started > self.total_s:
+                        raise self._logged(
+                            LLMError(
+                                f"{self._where}: no complete answer within {self.total_s:g}s; "
+                                "raise BOT_LLM_TOTAL_TIMEOUT or use a smaller model"
+                            )
+                        )
+            except LLMError:
+                raise
+            except Exception as exc:
+                if gen.structured and not stream.raw and self._schema_rejected(exc):
+                    self.structured = False
+                    log.warning("%s does not take a JSON schema (%s); asking for plain text from now on",
+                                self._where, redact.one_line(getattr(exc, "message", exc), 120))
+                    messages = plain
+                    continue
+                wait = None if stream.raw else self._retry_wait(exc, attempt)
+                if wait is not None:
+                    attempt += 1
+                    log.info("%s: %s; retry %d in %.1fs", self._where, type(exc).__name__, attempt, wait)
+                    time.sleep(wait)
+                    continue
+                raise self._logged(self._error(exc, started=bool(stream.raw), tried=attempt)) from None
+            gen.raw = stream.raw
+            gen.seconds = time.monotonic() - started
+            return gen
+
+    @staticmethod
+    def _schema_rejected(exc: BaseException) -> bool:
+        import openai
+
+        return isinstance(exc, openai.BadRequestError | openai.UnprocessableEntityError)
+
+    def _retry_wait(self, exc: BaseException, attempt: int) -> float | None:
+        """Seconds to wait before retrying `exc`, or None when it is not retried."""
+        import openai
+
+        if attempt >= self.settings.llm_max_retries:
+            return None
+        if isinstance(exc, openai.APITimeoutError) or _kind_of(exc, "TimeoutException"):
+            return None
+        if isinstance(exc, openai.RateLimitError | openai.InternalServerError):
+            header = exc.response.headers.get("retry-after") if exc.response is not None else None
+            try:
+                return min(RETRY_AFTER_CAP_S, max(0.0, float(header))) if header else 0.5 * 2**attempt
+            except ValueError:
+                return 0.5 * 2**attempt
+        if isinstance(exc, openai.APIConnectionError) or _kind_of(exc, "ConnectError"):
+            return 0.5 * 2**attempt
+        return None
+
+    # -- answering -----------------------------------------------------------
+
     def stream_answer(
         self, question: str, ranked: Sequence[Evidence], lang: str, history: History | None = None
-    ) -> Iterator[str]:
-        """Yield the answer's text as it arrives; return the final Answer (citations resolved).
+    ) -> Events:
+        """Yield status and the answer's text as it arrives; return the final Answer (citations resolved).
 
         `history` is not sent: the question is already standalone (see
         `condense`), and past answers would only cost prompt time.
@@ -286,34 +469,127 @@ class LLMAnswerer:
             )
         if not passages:
             raise LLMError(f"{self._where}: no evidence fit to show the model")
-        pieces: list[str] = []
-        finish: str | None = None
-        try:
-            for chunk in self._chat.stream(self.messages(question, passages, lang)):
-                text = chunk.content if isinstance(chunk.content, str) else ""
-                if text:
-                    pieces.append(text)
-                    yield text
-                finish = (chunk.response_metadata or {}).get("finish_reason") or finish
-        except Exception as exc:
-            raise self._logged(self._error(exc, started=bool(pieces))) from None
-        if finish is None:
-            raise self._logged(
-                LLMError(f"{self._where}: the reply stopped mid-answer (no end of stream); check the server")
-            )
-        text = "".join(pieces).strip()
-        if not text:
-            raise self._logged(LLMError(f"{self._where}: the model returned an empty answer; {self._hint}"))
-        answer = cite.resolve(text, passages, lang, answerer=self.label)
-        if finish == "length":
+        trace: dict = {"passages": [f"{p.source}:{p.start}-{p.end}" for p in passages], "calls": []}
+        yield Status(message("waiting_model", lang, model=self.label))
+        gen = yield from self._generate(question, passages, lang, trace, show=True)
+        reply = gen.reply
+
+        if self._refused(reply):
+            answer = self._second_look(question, ranked, passages, lang, trace)
+        else:
+            answer = self._grounded(reply, question, passages, lang, trace)
+            if answer is not None and not language_ok(reply.answer, lang):
+                # One more try, told plainly; then shown, flagged.
+                trace["language_retry"] = True
+                again = yield from self._generate(question, passages, lang, trace, show=False, insist=True)
+                retried = None if self._refused(again.reply) else self._grounded(again.reply, question, passages, lang, trace)
+                if retried is not None and language_ok(again.reply.answer, lang):
+                    answer = retried
+                else:
+                    answer.flags.append("answer-language-mismatch")
+        if answer is None:
+            answer = self._ungrounded(ranked, lang, trace.get("problems") or ["ungrounded"])
+        if gen.finish == "length":
             answer.flags.append("max-tokens-reached")
         if withheld:
             answer.flags.append("instruction-like-text-withheld")
-        problems = cite.grounding_problems(answer, passages, question, self._instructions(lang))
-        if problems:
-            log.info("generated answer not grounded (%s): %r", ", ".join(problems), _one_line(text, 200))
-            return self._ungrounded(ranked, lang, problems + answer.flags)
+        answer.trace = trace
         return answer
+
+    def _generate(
+        self, question: str, passages: Sequence[Evidence], lang: str, trace: dict, *, show: bool, insist: bool = False
+    ) -> Generator[str, None, Generation]:
+        # The plain-text prompt too: the server may turn out not to take the schema.
+        plain = self.messages(question, passages, lang, structured=False, insist=insist)
+        messages = self.messages(question, passages, lang, structured=True, insist=insist) if self.structured else plain
+        gen = yield from self._call(messages, plain, len(passages), show=show)
+        if not gen.raw.strip():
+            raise self._logged(LLMError(f"{self._where}: the model returned an empty answer; {self._hint}"))
+        if gen.finish is None:
+            raise self._logged(LLMError(f"{self._where}: the reply stopped mid-answer (no end of stream); check the server"))
+        gen.reply = parse_reply(gen.raw)
+        trace["calls"].append({**gen.record(), "passages": len(passages), "insist_language": insist})
+        return gen
+
+    @staticmethod
+    def _refused(reply: Reply) -> bool:
+        if reply.answerable is False or not re.search(r"\w", reply.answer):
+            return True
+        return cite.is_refusal(reply.answer)
+
+    def _second_look(
+        self, question: str, ranked: Sequence[Evidence], passages: Sequence[Evidence], lang: str, trace: dict
+    ) -> Answer:
+        """The model refused. Agree, unless the evidence judge found the asked-for value (see module docstring)."""
+        holder = value_holder(ranked, question)
+        refusal = Answer(message("refusal", lang), mode="refusal", lang=lang, refused=True, answerer=self.label)
+        if holder is None:
+            trace["refusal"] = "model"
+            return refusal
+        trace["refusal"] = "model-overruled"
+        focus = [holder]
+        gen = yield_none(self._generate(question, focus, lang, trace, show=False))
+        if not self._refused(gen.reply):
+            answer = self._grounded(gen.reply, question, focus, lang, trace)
+            if answer is not None:
+                trace["second_look"] = "answered"
+                return answer
+        trace["second_look"] = "refused"
+        # The judge holds the value, the model sees no answer: quote it, saying it may not answer.
+        answer = extractive_answer([holder], lang)
+        answer.answerer = f"extractive ({self.label} found no answer)"
+        answer.notice = message("may_not_answer", lang)
+        answer.flags.append("model-refused")
+        return answer
+
+    def _grounded(
+        self, reply: Reply, question: str, passages: Sequence[Evidence], lang: str, trace: dict
+    ) -> Answer | None:
+        """The reply as a cited Answer, or None (problems in `trace`) when it is not grounded in the passages."""
+        supports = attribute(reply.answer, passages, question, embed=self._embed, extra_cited=reply.passages)
+        trace["sentences"] = [
+            {"text": s.text, "cited": s.cited, "model_cited": s.model_cited, "missing": s.missing,
+             "similarity": round(s.similarity, 4), "supported": s.supported}
+            for s in supports
+        ]
+        problems = self._problems(supports, passages, lang)
+        answer = cite.resolve(render(supports), passages, lang, answerer=self.label)
+        problems += [p for p in cite.grounding_problems(
+            answer, passages, question, self._instructions(lang), attributed=True) if p not in problems]
+        if problems:
+            trace["problems"] = problems
+            log.info("generated answer not grounded (%s): %r", ", ".join(problems), redact.one_line(reply.answer, 200))
+            return None
+        added = sum(bool(s.cited) and not (set(s.cited) & set(s.model_cited)) for s in supports)
+        if added:
+            answer.flags.append(f"citations-attributed:{added}")
+        trace["answer"] = reply.answer  # the model's own words, before the quote below
+        if self.settings.llm_quote and answer.citations:
+            # The sentence it rests on, as the articles word it: a reader can check a
+            # translated answer at a glance (the same shape as the extractive answer).
+            quoted = " ".join(f"“{c.quote}” [{c.n}]" for c in answer.citations[:QUOTED])
+            answer.text = f"{answer.text}\n{message('lead_in', lang)} {quoted}"
+        return answer
+
+    @staticmethod
+    def _problems(supports: Sequence[SentenceSupport], passages: Sequence[Evidence], lang: str) -> list[str]:
+        problems: list[str] = []
+        if not supports:
+            return ["empty-answer"]
+        for s in supports:
+            if s.missing:
+                problems.append("not-in-passages:" + ",".join(s.missing[:5]))
+            elif not s.cited:
+                problems.append("unsupported-sentence:" + redact.one_line(s.text, 60))
+        return problems
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors for attribution; the passages' vectors are already cached by evidence scoring."""
+        if self._embeddings is None:
+            return np.zeros((len(texts), 1))
+        matrix = np.asarray(self._embeddings.embed_documents(texts), dtype=float)
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        return matrix / np.where(norms == 0, 1, norms)
 
     def _ungrounded(self, ranked: Sequence[Evidence], lang: str, flags: list[str]) -> Answer:
         """Never show an ungrounded generation as the answer: quote the evidence instead."""
@@ -339,20 +615,23 @@ class LLMAnswerer:
 
     @staticmethod
     def _logged(error: LLMError) -> LLMError:
-        log.warning("%s", error)
+        # The pipeline shows it as the answer's notice; the log keeps it for -v.
+        log.info("%s", error)
         return error
 
-    def _error(self, exc: BaseException, started: bool = False) -> LLMError:
-        """One line for people: which server, what failed, what to set. Never a key."""
+    def _error(self, exc: BaseException, started: bool = False, tried: int = 0) -> LLMError:
+        """One line for people: which server, what failed, what to set. Never a key (masked before any cut)."""
         import openai
 
         where, hint = self._where, self._hint
-        retries = self.settings.llm_max_retries
-        tried = f" (after {retries} retr{'y' if retries == 1 else 'ies'})" if retries else ""
+        after = f" (after {tried} retr{'y' if tried == 1 else 'ies'})" if tried else ""
         if isinstance(exc, openai.APITimeoutError) or _kind_of(exc, "TimeoutException"):
-            text = f"{where}: no reply within {self.settings.llm_timeout_s:g}s{tried}; raise BOT_LLM_TIMEOUT or check the server"
+            text = (
+                f"{where}: no reply within {self.first_token_s:g}s; "
+                "raise BOT_LLM_TIMEOUT (seconds to the first token) or check the server"
+            )
         elif isinstance(exc, openai.APIConnectionError) and not started:
-            text = f"{where}: cannot connect{tried}; is the server running? {hint}"
+            text = f"{where}: cannot connect{after}; is the server running? {hint}"
         elif isinstance(exc, openai.APIConnectionError) or _kind_of(exc, "TransportError"):
             text = f"{where}: the connection dropped mid-answer; check the server"
         elif isinstance(exc, openai.AuthenticationError):
@@ -360,22 +639,41 @@ class LLMAnswerer:
         elif isinstance(exc, openai.PermissionDeniedError):
             text = f"{where}: access denied (403); {hint}"
         elif isinstance(exc, openai.RateLimitError):
-            text = f"{where}: rate limited (429){tried}; wait and retry, or raise BOT_LLM_MAX_RETRIES"
+            text = f"{where}: rate limited (429){after}; wait and retry, or raise BOT_LLM_MAX_RETRIES"
         elif isinstance(exc, openai.NotFoundError):
             text = f"{where}: model or endpoint not found (404); {hint}"
         elif isinstance(exc, openai.InternalServerError):
-            text = f"{where}: server error ({exc.status_code}){tried}; check the server's log"
+            text = f"{where}: server error ({exc.status_code}){after}; check the server's log"
         elif isinstance(exc, openai.APIStatusError):
-            text = f"{where}: request refused ({exc.status_code}: {_one_line(exc.message, 100)}); {hint}"
+            text = f"{where}: request refused ({exc.status_code}: {redact.one_line(exc.message, 100)}); {hint}"
         elif isinstance(
             exc, json.JSONDecodeError | openai.APIResponseValidationError | ValueError | KeyError | TypeError
         ):
             text = f"{where}: malformed reply ({type(exc).__name__}); is it an OpenAI-compatible server? {hint}"
         else:
-            text = f"{where}: {type(exc).__name__}: {_one_line(exc, 100)}"
-        return LLMError(self._redact(_one_line(text, 300)))
+            text = f"{where}: {type(exc).__name__}: {redact.one_line(exc, 100)}"
+        return LLMError(redact.one_line(text, 300))
 
-    def _redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return re.sub(r"\bsk-[A-Za-z0-9_\-]{6,}", "sk-***", text)
+
+def yield_none(gen: Generator) -> object:
+    """Run a generator whose yields are not shown; its return value."""
+    while True:
+        try:
+            next(gen)
+        except StopIteration as done:
+            return done.value
+
+
+def render(supports: Sequence[SentenceSupport]) -> str:
+    """The answer text with each sentence's citation markers before its final punctuation."""
+    out: list[str] = []
+    for s in supports:
+        markers = "".join(f"[{n}]" for n in s.cited)
+        text = s.text.rstrip()
+        m = re.search(r"[.!?…]+[\"'”’)]*$", text)
+        if markers and m:
+            text = f"{text[: m.start()].rstrip()} {markers}{text[m.start():]}"
+        elif markers:
+            text = f"{text} {markers}"
+        out.append(text)
+    return " ".join(out)

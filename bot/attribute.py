@@ -1,0 +1,186 @@
+"""Which passage supports each sentence of a generated answer, whether or not the model cited it.
+
+A small model answers correctly far more often than it writes `[n]` markers
+the way a grounding check needs. So citations are not taken from punctuation:
+each answer sentence is matched to the passages that support it, on signals
+that survive translation (an English answer over Vietnamese passages):
+
+- names and numbers: every name and number the sentence states must occur in
+  a passage (names also under their Vietnamese spelling, bot/data/exonyms.tsv;
+  "21 January" matches "21/1", "100,000" matches "100.000");
+- content words shared with the passage (same-language answers);
+- the e5 similarity of the sentence and the passage.
+
+The model's own markers are kept where the passage they name supports the
+sentence; the best-supporting passage is added where it named none. A
+sentence no passage supports, or one stating a number or name that no
+passage (nor the question) holds, is unsupported: the answer is not shown
+as grounded.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bot.evidence import STOPWORDS, TITLES, Evidence, exonyms
+from bot.text import fold, lexical_tokens, normalize, sentences
+from bot.tuning import ATTRIBUTION as T
+
+# Month names of English dates ("21 January", "January 21st").
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+         "november", "december"],
+        start=1,
+    )
+}
+_NAME = re.compile(r"[A-ZĐ][\w'’]*(?:[\-.][\w'’]+)*")
+_NUMBER = re.compile(r"\d+(?:[.,/\-]\d+)*")
+_MARKER = re.compile(r"\[\s*(\d{1,2}(?:\s*[,;]\s*\d{1,2})*)\s*\]")
+
+Embed = Callable[[list[str]], np.ndarray]  # texts -> unit vectors, one row each
+
+
+@dataclass
+class SentenceSupport:
+    text: str  # the sentence, without markers
+    cited: list[int] = field(default_factory=list)  # 1-based passages supporting it, model's first
+    model_cited: list[int] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # names and numbers no passage holds
+    similarity: float = 0.0  # with the best passage
+    supported: bool = False
+
+
+def _number_forms(token: str) -> set[str]:
+    """How a number may be written: "100.000" and "100,000" are one number."""
+    return {token, re.sub(r"[.,]", "", token)}
+
+
+def _passage_numbers(text: str) -> set[str]:
+    """A passage's numbers, and their parts an answer may state alone ("21/1" -> "21/1", "21", "1")."""
+    out: set[str] = set()
+    for m in _NUMBER.finditer(text):
+        token = m.group(0).rstrip(".,")
+        out |= _number_forms(token)
+        out.update(p for p in re.split(r"[/\-.,]", token) if p)
+    return out
+
+
+def _sentence_numbers(text: str) -> list[str]:
+    """Numbers an answer sentence states: a date written "21 January" is the number 21 of month 1."""
+    found: list[str] = []
+    for m in _NUMBER.finditer(text):
+        token = m.group(0).rstrip(".,")
+        # "100,000" and "100.000" are one number; "21/1" stays a date.
+        found.append(re.sub(r"(?<=\d)[.,](?=\d{3}\b)", "", token))
+    return found
+
+
+def _names(text: str) -> list[tuple[str, bool]]:
+    """(folded name, is_sentence_start) for capitalised words that are not titles or function words."""
+    out: list[tuple[str, bool]] = []
+    for span in sentences(text) or []:
+        for m in _NAME.finditer(span.text):
+            word = fold(m.group(0)).strip("'’")
+            if word in STOPWORDS or word in TITLES or word in _MONTHS or len(word) < 2:
+                continue
+            at_start = not span.text[: m.start()].strip(" \"'“‘(")
+            out.append((word, at_start))
+    return out
+
+
+def _name_in(word: str, folded_text: str) -> bool:
+    if re.search(rf"\b{re.escape(word)}\b", folded_text):
+        return True
+    return any(re.search(rf"\b{re.escape(s)}\b", folded_text) for s in exonyms().get(word, []))
+
+
+def _content(text: str) -> set[str]:
+    return {t for t in lexical_tokens(text) if t not in STOPWORDS and (len(t) > 2 or t.isdigit())}
+
+
+def split_answer(text: str) -> list[tuple[str, list[int]]]:
+    """The answer's sentences, each with the passage numbers its own markers give."""
+    out: list[tuple[str, list[int]]] = []
+    # "… Blinken. [1] They …": a marker after the full stop moves before it, so sentences split.
+    text = re.sub(r"([.!?…])\s*((?:\[\s*\d{1,2}(?:\s*[,;]\s*\d{1,2})*\s*\]\s*)+)", r" \2\1 ", normalize(text))
+    for span in sentences(text):
+        numbers = [int(n) for m in _MARKER.finditer(span.text) for n in re.findall(r"\d+", m.group(1))]
+        plain = " ".join(_MARKER.sub(" ", span.text).split())
+        plain = re.sub(r"\s+([.,;:!?])", r"\1", plain)
+        if re.search(r"\w", plain):
+            out.append((plain, numbers))
+        elif out and numbers:  # a marker standing after the full stop belongs to the sentence before
+            out[-1][1].extend(numbers)
+    return out
+
+
+def attribute(
+    answer: str,
+    passages: Sequence[Evidence],
+    question: str = "",
+    embed: Embed | None = None,
+    extra_cited: Sequence[int] = (),
+) -> list[SentenceSupport]:
+    """Support for each sentence of `answer` among `passages` (see the module docstring).
+
+    `extra_cited` are passages the model listed outside the text (the JSON
+    reply's "passages"): they count as its markers on every sentence.
+    """
+    parts = split_answer(answer)
+    if not parts or not passages:
+        return [SentenceSupport(text=t, model_cited=m) for t, m in parts]
+    folded = [fold(normalize(p.text)) for p in passages]
+    numbers = [_passage_numbers(p.text) for p in passages]
+    content = [_content(p.text) for p in passages]
+    q_folded, q_numbers = fold(normalize(question)), _passage_numbers(question)
+    sims = np.zeros((len(parts), len(passages)))
+    if embed is not None:
+        vectors = embed([t for t, _ in parts] + [p.text for p in passages])
+        sims = vectors[: len(parts)] @ vectors[len(parts) :].T
+
+    out: list[SentenceSupport] = []
+    for row, (text, markers) in enumerate(parts):
+        s = SentenceSupport(text=text, model_cited=list(dict.fromkeys([*markers, *extra_cited])))
+        names = _names(text)
+        nums = _sentence_numbers(text)
+        s.names = [n for n, _ in names] + nums
+        scores: list[float] = []
+        holds: list[bool] = []
+        for i in range(len(passages)):
+            found_names = [n for n, _ in names if _name_in(n, folded[i])]
+            found_nums = [n for n in nums if _number_forms(n) & numbers[i]]
+            stated = len(names) + len(nums)
+            share = (len(found_names) + len(found_nums)) / stated if stated else 0.0
+            own = _content(text)
+            overlap = len(own & content[i]) / len(own) if own else 0.0
+            sim = float(sims[row, i])
+            related = embed is None or sim >= T.sim_floor
+            scores.append(T.name_weight * share + T.overlap_weight * overlap + max(0.0, sim - T.sim_floor))
+            holds.append(
+                (stated > 0 and share >= T.min_name_share and related)
+                or overlap >= T.min_overlap
+                or (embed is not None and sim >= T.sim_support)
+            )
+        # Names and numbers no passage holds (nor the question): invented, or a wrong value.
+        for n, at_start in names:
+            if not any(_name_in(n, f) for f in folded) and not _name_in(n, q_folded) and not at_start:
+                s.missing.append(n)
+        for n in nums:
+            if not any(_number_forms(n) & ns for ns in numbers) and not (_number_forms(n) & q_numbers):
+                s.missing.append(n)
+        s.similarity = float(sims[row].max()) if embed is not None else 0.0
+        ranked = sorted(range(len(passages)), key=lambda i: -scores[i])
+        top = max(scores)
+        kept = [n for n in s.model_cited if 1 <= n <= len(passages) and holds[n - 1] and scores[n - 1] >= T.keep_marker_share * top]
+        best = [i + 1 for i in ranked if holds[i]][:1]
+        s.cited = kept or best
+        s.supported = bool(best) and not s.missing
+        out.append(s)
+    return out

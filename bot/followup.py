@@ -1,0 +1,124 @@
+"""Follow-up questions without a model: carry the conversation's names, dates and places.
+
+"who met in Geneva on 21/1" then "how long did their talks last?": searched as
+typed, the follow-up finds some other meeting. The LLM path rewrites it into a
+standalone question; with no model this module does the same mechanically:
+when a question leans on the conversation (the same test the LLM path uses,
+`bot.answer.llm.needs_context`), the previous turn's names, dates and places
+(its question's anchors and its short answer) are added to the search, and the
+passages it cited are added to the evidence. A name the new question gives
+itself is never overridden: carried names are dropped when it names someone,
+carried dates and numbers when it gives one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from bot.evidence import anchors
+from bot.prompts import message
+from bot.text import normalize
+
+# How far back a chain of follow-ups is followed to find the turn that named its subject.
+MAX_TURNS = 3
+_QUOTE = re.compile(r"“(.+?)”\s*\[\d+\]", re.S)
+_MARKER = re.compile(r"\s*\[\d+\]")
+_NUMERIC = re.compile(r"\d")
+
+
+@dataclass
+class Carried:
+    question: str  # what is searched and weighed: the question plus the carried terms
+    terms: list[str] = field(default_factory=list)
+    quotes: list[str] = field(default_factory=list)  # sentences the earlier answer cited
+
+
+def _terms(question: str) -> list[str]:
+    """A question's names, dates and numbers as written ("Geneva", "21/1", "Sergei Lavrov")."""
+    out = []
+    text = normalize(question)
+    for phrase in anchors(question):
+        # Find the phrase as written, so that the search sees "Geneva", not "geneva".
+        pattern = r"\b" + r"[\s\-]+".join(re.escape(p) for p in phrase) + r"\b"
+        m = re.search(pattern, text, re.I) or None
+        out.append(m.group(0) if m else " ".join(phrase))
+    return out
+
+
+def _short_of(answer: str) -> str:
+    """The short answer an extractive answer opens with (its first line, before the lead-in)."""
+    first, _, rest = answer.partition("\n")
+    if not rest:
+        return ""
+    leads = {message("lead_in", lang) for lang in ("en", "vi")}
+    if any(first.startswith(lead) for lead in leads):
+        return ""
+    return _MARKER.sub("", first).strip().rstrip(".")
+
+
+def needs_context(question: str) -> bool:
+    from bot.answer.llm import needs_context as leans
+
+    return leans(question)
+
+
+def carry(question: str, history: Sequence[tuple[str, str]] | None) -> Carried | None:
+    """The follow-up made searchable, or None when the question stands on its own."""
+    if not history or not needs_context(question):
+        return None
+    own = anchors(question)
+    own_names = any(not _NUMERIC.search(" ".join(a)) for a in own)
+    own_numbers = any(_NUMERIC.search(" ".join(a)) for a in own)
+    terms: list[str] = []
+    quotes: list[str] = []
+    for earlier, answer in reversed(list(history)[-MAX_TURNS:]):
+        found = _terms(earlier)
+        short = _short_of(answer or "")
+        if short:
+            # Its names only: a rendered number ("1.5 hours") is not how the articles write it.
+            found += [s.strip() for s in re.split(r";|,| and | và ", short) if s.strip() and not _NUMERIC.search(s)]
+        quotes += _QUOTE.findall(answer or "")
+        terms += found
+        if not needs_context(earlier):
+            break  # this turn named its own subject
+    kept = []
+    for t in dict.fromkeys(terms):
+        numeric = bool(_NUMERIC.search(t))
+        if (numeric and own_numbers) or (not numeric and own_names):
+            continue  # the new question's own names and dates win
+        if t.lower() in question.lower():
+            continue
+        kept.append(t)
+    if not kept and not quotes:
+        return None
+    # Joined by a lower-case word, so that two carried names stay two names (bot.evidence.anchors).
+    searched = f"{question.rstrip()} ({' and '.join(kept)})" if kept else question
+    return Carried(searched, kept, list(dict.fromkeys(quotes)))
+
+
+def cited_hits(quotes: Sequence[str], docs, make_hit) -> list:
+    """The indexed chunks holding the earlier answer's quotes, as hits (`make_hit(doc)`)."""
+    out = []
+    seen = set()
+    for quote in quotes:
+        for doc in docs:
+            if quote in doc.page_content and (doc.id or id(doc)) not in seen:
+                seen.add(doc.id or id(doc))
+                out.append(make_hit(doc))
+                break
+    return out
+
+
+def weigh(bot, question: str, carried: Carried, hits, lang: str):
+    """Evidence for a follow-up: sentences scored against the question as typed ("how long did
+    their talks last?": the carried names would otherwise outweigh what it asks), judged
+    against the question with its carried names (they must occur, and a sentence holding
+    the asked-for value must name them: bot.evidence.covers)."""
+    from bot import evidence as ev
+    from bot.embed import topic_overlap
+
+    ranked = ev.score(question, ev.collect(hits), bot.embeddings, bot.retriever.lexical)
+    overlap = topic_overlap().best(carried.question, [h.doc.page_content for h in hits[:3]])
+    return ranked, ev.judge(carried.question, ranked, hits, lang, overlap, bot.settings.min_topic_overlap)

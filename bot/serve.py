@@ -1,0 +1,361 @@
+"""`bot serve`: the bot as an OpenAI-compatible model, `newsbot`, for any OpenAI client.
+
+    GET  /v1/models            one model, newsbot
+    POST /v1/chat/completions  plain JSON or streamed (SSE), like OpenAI's
+
+The answer's text carries its [n] markers; what they cite (file, quote and
+character offsets in the article) is in the response's extra `citations` field
+(in the last chunk when streamed), with who answered and the question actually
+searched under `newsbot`. The earlier user/assistant turns of `messages` are
+the conversation: a follow-up ("what did he say then?") is rewritten into a
+standalone question from them. System messages are ignored: the bot's own
+instructions are not the client's to replace.
+
+It listens on 127.0.0.1 unless BOT_API_KEY is set; with a key, every request
+must carry it (`Authorization: Bearer KEY`, what OpenAI clients send).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from bot.pipeline import Bot, History, Result
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MODEL_ID = "newsbot"
+MAX_BODY_BYTES = 1_000_000
+_CREATED = int(time.time())
+
+
+class BadRequest(Exception):
+    def __init__(self, message: str, param: str | None = None, status: int = 400, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message, self.param, self.status, self.code = message, param, status, code
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, api_key: str | None) -> None:
+    """ValueError (with what to do) when HOST may not be served without a key."""
+    if not api_key and not is_loopback(host):
+        raise ValueError(
+            f"Refusing to serve the API on {host} without a key: anyone who can reach this machine could use it. "
+            "Set BOT_API_KEY, or serve on 127.0.0.1 (the default)."
+        )
+
+
+def _error(status: int, message: str, param: str | None = None, code: str | None = None, kind: str | None = None):
+    kind = kind or ("invalid_request_error" if status < 500 else "server_error")
+    body = {"error": {"message": message, "type": kind, "param": param, "code": code}}
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+# -- the request ---------------------------------------------------------------------
+
+
+def _text(content, where: str) -> str:
+    """A message's text: a string, or OpenAI's list of content parts (text parts only)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = []
+        for part in content:
+            if not isinstance(part, dict) or part.get("type") != "text" or not isinstance(part.get("text"), str):
+                raise BadRequest(f"{where}: only text content parts are supported", "messages")
+            texts.append(part["text"])
+        return "\n".join(texts)
+    if content is None:
+        return ""
+    raise BadRequest(f"{where}.content must be a string or a list of text parts", "messages")
+
+
+def parse_request(body) -> tuple[str, History, bool]:
+    """(question, history, stream) from a chat completions body; BadRequest says what is wrong."""
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object")
+    model = body.get("model")
+    if model is not None and model != MODEL_ID:
+        raise BadRequest(
+            f"the model `{model}` does not exist here; this server serves `{MODEL_ID}`",
+            "model",
+            status=404,
+            code="model_not_found",
+        )
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool):
+        raise BadRequest("`stream` must be true or false", "stream")
+    n = body.get("n", 1)
+    if n not in (1, None):
+        raise BadRequest("only n=1 is supported", "n")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise BadRequest("`messages` must be a non-empty list of {role, content} objects", "messages")
+    turns: list[tuple[str, str]] = []
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict) or not isinstance(m.get("role"), str):
+            raise BadRequest(f"messages[{i}] must be an object with a `role`", "messages")
+        role = m["role"]
+        if role not in ("system", "developer", "user", "assistant", "tool"):
+            raise BadRequest(f"messages[{i}].role `{role}` is not a chat role", "messages")
+        if role in ("user", "assistant"):
+            turns.append((role, _text(m.get("content"), f"messages[{i}]")))
+    if not turns or turns[-1][0] != "user":
+        raise BadRequest("the last message must be the user's question", "messages")
+    question = turns[-1][1]
+    if not question.strip():
+        raise BadRequest("the user's question is empty", "messages")
+    history: History = []
+    pending: str | None = None
+    for role, text in turns[:-1]:
+        if role == "user":
+            pending = text
+        elif pending is not None:
+            history.append((pending, text))
+            pending = None
+    return question, history, stream
+
+
+# -- the response ----------------------------------------------------------------------
+
+
+def citations_of(answer) -> list[dict]:
+    return [{"n": c.n, "file": c.source, "quote": c.quote, "start": c.start, "end": c.end} for c in answer.citations]
+
+
+def meta_of(answer) -> dict:
+    return {
+        "answerer": answer.answerer,
+        "refused": answer.refused,
+        "mode": answer.mode,
+        "question": answer.question,
+        "notice": answer.notice,
+        "flags": list(answer.flags),
+        "text": answer.text,
+    }
+
+
+class NewsbotAPI:
+    """The answering behind the routes: one shared Bot; a local model generates one answer at a time."""
+
+    def __init__(self, bot: Bot, settings: Settings | None = None) -> None:
+        self.bot = bot
+        self.settings = settings or bot.settings
+        key = self.settings.api_key.get_secret_value() if self.settings.api_key else ""
+        self.api_key = key or None
+        self._llm_lock = threading.Lock() if self.settings.local_model else None
+
+    def authorized(self, header: str | None) -> bool:
+        if self.api_key is None:
+            return True
+        scheme, _, token = (header or "").partition(" ")
+        return scheme.lower() == "bearer" and secrets.compare_digest(token.strip().encode(), self.api_key.encode())
+
+    def events(self, question: str, history: History) -> Iterator[str | Result]:
+        if self._llm_lock is not None:
+            with self._llm_lock:
+                yield from self.bot.stream(question, list(history))
+        else:
+            yield from self.bot.stream(question, list(history))
+
+    def complete(self, question: str, history: History) -> dict:
+        result = None
+        for event in self.events(question, history):
+            if isinstance(event, Result):
+                result = event
+        answer = result.answer
+        return {
+            "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": MODEL_ID,
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": answer.text}, "finish_reason": "stop"}
+            ],
+            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+            "citations": citations_of(answer),
+            MODEL_ID: meta_of(answer),
+        }
+
+    def sse(self, question: str, history: History) -> Iterator[str]:
+        """Server-sent events: the text as generated, then a last chunk with the citations, then [DONE].
+
+        The final answer can differ from what was generated (markers checked, an ungrounded
+        generation replaced by quoted evidence): the rest is then sent after a blank line,
+        and `newsbot.text` in the last chunk is the answer as the bot settled it.
+        """
+        cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        created = int(time.time())
+
+        def chunk(delta: dict, finish: str | None = None, **extra) -> str:
+            payload = {
+                "id": cid,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": MODEL_ID,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+                **extra,
+            }
+            return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
+
+        yield chunk({"role": "assistant", "content": ""})
+        streamed = ""
+        result = None
+        try:
+            for event in self.events(question, history):
+                if isinstance(event, Result):
+                    result = event
+                elif isinstance(event, str) and event:  # progress events (not str) are not the answer
+                    streamed += event
+                    yield chunk({"content": event})
+        except Exception as exc:  # the stream has started: the error goes in it
+            log.exception("answering %r failed", question)
+            error = {"message": f"the answer failed ({type(exc).__name__})", "type": "server_error"}
+            yield f"data: {json.dumps({'error': error})}\n\n"
+            yield "data: [DONE]\n\n"
+            return
+        answer = result.answer
+        final = answer.text
+        if not streamed:
+            rest = final
+        elif final.startswith(streamed):
+            rest = final[len(streamed) :]
+        elif final == streamed.strip():
+            rest = ""
+        else:
+            rest = "\n\n" + (f"({answer.notice})\n" if answer.notice else "") + final
+        if rest:
+            yield chunk({"content": rest})
+        yield chunk({}, "stop", citations=citations_of(answer), **{MODEL_ID: meta_of(answer)})
+        yield "data: [DONE]\n\n"
+
+
+def create_app(bot: Bot, settings: Settings | None = None):
+    """The FastAPI app over one opened Bot (routes take a Request: annotations must resolve at module level)."""
+    api = NewsbotAPI(bot, settings)
+    app = FastAPI(title="newsbot", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.api = api
+
+    @app.middleware("http")
+    async def require_key(request: Request, call_next):
+        if not api.authorized(request.headers.get("authorization")):
+            return _error(401, "missing or wrong API key (send Authorization: Bearer BOT_API_KEY)", code="invalid_api_key")
+        return await call_next(request)
+
+    model_card = {"id": MODEL_ID, "object": "model", "created": _CREATED, "owned_by": MODEL_ID}
+
+    @app.get("/v1/models")
+    async def models():
+        return {"object": "list", "data": [model_card]}
+
+    @app.get("/v1/models/{model}")
+    async def model(model: str):
+        if model != MODEL_ID:
+            return _error(404, f"the model `{model}` does not exist here", "model", "model_not_found")
+        return model_card
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(request: Request):
+        raw = await request.body()
+        if len(raw) > MAX_BODY_BYTES:
+            return _error(413, f"the request is larger than {MAX_BODY_BYTES} bytes")
+        try:
+            body = json.loads(raw or b"null")
+        except ValueError:
+            return _error(400, "the request body is not valid JSON")
+        try:
+            question, history, stream = parse_request(body)
+        except BadRequest as exc:
+            return _error(exc.status, exc.message, exc.param, exc.code)
+        if stream:
+            return StreamingResponse(
+                api.sse(question, history),
+                media_type="text/event-stream",
+                headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            )
+        try:
+            return JSONResponse(await run_in_threadpool(api.complete, question, history))
+        except Exception as exc:
+            log.exception("answering %r failed", question)
+            return _error(500, f"the answer failed ({type(exc).__name__})")
+
+    return app
+
+
+# -- running it --------------------------------------------------------------------------
+
+
+def _server(app, host: str, port: int):
+    import uvicorn
+
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
+    return uvicorn.Server(config)
+
+
+@contextmanager
+def serving(bot: Bot, host: str = "127.0.0.1", port: int = 0, settings: Settings | None = None):
+    """Serve in a background thread (tests, embedding); yields the base URL (…/v1)."""
+    settings = settings or bot.settings
+    check_bind(host, settings.api_key.get_secret_value() if settings.api_key else None)
+    server = _server(create_app(bot, settings), host, port)
+    thread = threading.Thread(target=server.run, name="newsbot-api", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise ValueError(f"Cannot serve on {host}:{port}; choose another --port.")
+        time.sleep(0.02)
+    bound = server.servers[0].sockets[0].getsockname()[1] if port == 0 else port
+    try:
+        yield f"http://{host}:{bound}/v1"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def serve(host: str | None = None, port: int | None = None, *, settings: Settings | None = None) -> None:
+    """`bot serve`: check where to listen, open the Bot once, serve until Ctrl-C."""
+    from bot.answer.llm import LLMError
+    from bot.settings import get_settings
+
+    settings = settings or get_settings()
+    host = host or settings.serve_host
+    port = port or settings.serve_port
+    check_bind(host, settings.api_key.get_secret_value() if settings.api_key else None)
+    try:
+        bot = Bot(settings)
+    except LLMError as exc:
+        raise ValueError(str(exc)) from None
+    try:
+        server = _server(create_app(bot, settings), host, port)
+        print(
+            f"Serving model `{MODEL_ID}` on http://{host}:{port}/v1 (answering with: {bot.answerer_label}; "
+            f"API key {'required' if settings.api_key else 'not required'}). Ctrl-C to stop.",
+            flush=True,
+        )
+        server.run()
+        if not server.started:
+            raise ValueError(f"Cannot serve on {host}:{port} (in use?); choose another --port.")
+    finally:
+        bot.close()

@@ -1,0 +1,206 @@
+"""The generated-answer mechanisms for small models, against a real OpenAI-protocol server on loopback.
+
+tests/fake_openai.py is scripted per test: a JSON reply where the schema is
+taken, a 400 where it is not, a refusal, a reply in the wrong language, a
+stream that drips past the time limit. (test_llm_local.py runs the same
+request against llama.cpp itself.)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import SEEDS, make_settings, stream_answer
+from fake_openai import FakeOpenAI
+
+from bot.answer import Status
+from bot.pipeline import Bot
+from bot.prompts import message
+
+KEY = "CANARYNOPREFIX1234567890abcdef"
+GENEVA = "who met in Geneva on 21/1?"
+DRILL = "How many days will the Neptune Strike exercise last?"
+
+
+def reply(answer: str, passages=(1,), answerable: bool = True) -> str:
+    return json.dumps({"answerable": answerable, "answer": answer, "passages": list(passages)})
+
+
+@pytest.fixture(scope="module")
+def fake():
+    with FakeOpenAI() as server:
+        yield server
+
+
+@pytest.fixture
+def make_bot(seeded_index, shared_bot, fake):
+    bots: list[Bot] = []
+
+    def build(**overrides) -> Bot:
+        values = dict(openai_base_url=fake.base_url, answer_mode="llm", llm_timeout_s=2.0, llm_max_retries=0)
+        values.update(overrides)
+        bot = Bot(make_settings(seeded_index, **values), retriever=shared_bot.retriever)
+        bots.append(bot)
+        return bot
+
+    yield build
+    for bot in bots:
+        bot.close()
+
+
+def events(bot: Bot, question: str) -> list:
+    return list(bot.stream(question))
+
+
+def test_a_json_reply_streams_its_answer_and_is_cited_from_its_fields(make_bot, fake):
+    bot = make_bot()
+    fake.script("ok", answer=reply("Sergei Lavrov and Antony Blinken met in Geneva on 21/1."))
+    pieces, result = stream_answer(bot, GENEVA)
+    answer = result.answer
+    # People see the answer string as it is written, never the braces.
+    assert "".join(pieces) == "Sergei Lavrov and Antony Blinken met in Geneva on 21/1."
+    assert answer.mode == "llm" and answer.text.startswith("Sergei Lavrov and Antony Blinken met in Geneva on 21/1 [1].")
+    assert answer.citations and "Lavrov" in answer.citations[0].quote
+    (call,) = answer.trace["calls"]
+    assert call["structured"] and call["prompt_tokens"] == 321 and call["first_token_s"] is not None
+    sent = fake.chat_requests()[0]["body"]
+    schema = sent["response_format"]["json_schema"]["schema"]
+    assert set(schema["required"]) == {"answerable", "answer", "passages"}
+
+
+def test_markers_are_added_where_the_model_wrote_none(make_bot, fake):
+    bot = make_bot()
+    fake.script("ok", answer=reply("Sergei Lavrov and Antony Blinken met in Geneva.", passages=[]))
+    _, result = stream_answer(bot, GENEVA)
+    answer = result.answer
+    assert answer.mode == "llm" and "[1]" in answer.text and "citations-attributed:1" in answer.flags
+
+
+def test_a_server_rejecting_the_schema_gets_plain_text_from_then_on(make_bot, fake, caplog):
+    bot = make_bot()
+    fake.script("no-schema", answer="Sergei Lavrov and Antony Blinken met in Geneva on 21/1 [1].")
+    with caplog.at_level(logging.WARNING):
+        _, first = stream_answer(bot, GENEVA)
+        _, second = stream_answer(bot, GENEVA)
+    assert first.answer.mode == "llm" and second.answer.mode == "llm"
+    sent = [r["body"] for r in fake.chat_requests()]
+    assert "response_format" in sent[0] and all("response_format" not in b for b in sent[1:])
+    assert len(sent) == 3  # rejected, then plain; the next question plain at once
+    assert sum("does not take a JSON schema" in r.message for r in caplog.records) == 1
+
+
+def test_a_refusal_is_a_field(make_bot, fake):
+    """A question asking for no kind of value the judge can check: the model's refusal stands."""
+    bot = make_bot()
+    fake.script("ok", answer=reply("", passages=[], answerable=False))
+    _, result = stream_answer(bot, "What did Lavrov say about the Geneva talks with Blinken?")
+    assert result.answer.refused and result.answer.text == message("refusal", "en")
+
+
+def test_a_refusal_against_the_evidence_gets_a_second_look_at_the_value(make_bot, fake):
+    """The judge found the asked-for duration ("12 ngày"); the model refused; shown that sentence alone, it answers."""
+    bot = make_bot()
+    fake.script("ok", answers=[reply("", [], answerable=False), reply("The exercise will last 12 days.")])
+    _, result = stream_answer(bot, DRILL)
+    answer = result.answer
+    assert answer.mode == "llm" and "12" in answer.text and answer.trace["second_look"] == "answered"
+    first, second = fake.chat_requests()
+    assert first["body"]["messages"][-1]["content"].count("\n1. ") == 1
+    assert "12 ngày" in second["body"]["messages"][-1]["content"]
+
+
+def test_a_refusal_held_on_the_second_look_quotes_the_value_saying_it_may_not_answer(make_bot, fake):
+    bot = make_bot()
+    fake.script("ok", answer=reply("", [], answerable=False))
+    _, result = stream_answer(bot, DRILL)
+    answer = result.answer
+    assert not answer.refused and answer.mode == "extractive" and "12 ngày" in answer.text
+    assert answer.notice == message("may_not_answer", "en") and "model-refused" in answer.flags
+
+
+def test_an_answer_in_the_wrong_language_is_asked_for_again(make_bot, fake):
+    bot = make_bot()
+    vietnamese = reply("Ngoại trưởng Sergei Lavrov và người đồng cấp Antony Blinken đã gặp nhau tại Geneva.")
+    fake.script("ok", answers=[vietnamese, reply("Sergei Lavrov and Antony Blinken met in Geneva.")])
+    _, result = stream_answer(bot, GENEVA)
+    assert result.answer.text.startswith("Sergei Lavrov and Antony Blinken met in Geneva")
+    assert "answer-language-mismatch" not in result.answer.flags and result.answer.trace["language_retry"]
+    assert "must be written in English" in fake.chat_requests()[1]["body"]["messages"][-1]["content"]
+    # Twice in the wrong language: shown, flagged.
+    fake.script("ok", answer=vietnamese)
+    _, again = stream_answer(bot, GENEVA)
+    assert "answer-language-mismatch" in again.answer.flags
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("Sergei Lavrov and Antony Blinken met in Geneva on 25/1.", "not-in-passages:25/1"),
+        ("Lavrov met Emmanuel Macron in Geneva.", "not-in-passages:"),
+    ],
+)
+def test_a_wrong_number_or_an_invented_name_is_not_shown_as_the_answer(make_bot, fake, text, problem):
+    bot = make_bot()
+    fake.script("ok", answer=reply(text))
+    _, result = stream_answer(bot, GENEVA)
+    answer = result.answer
+    assert answer.mode == "extractive" and "ungrounded" in answer.flags
+    assert any(f.startswith(problem) for f in answer.flags)
+    assert answer.trace["calls"][0]["raw"] == reply(text)  # the raw output is kept for the eval
+
+
+def test_the_first_event_says_the_model_is_being_waited_for(make_bot, fake):
+    bot = make_bot()
+    fake.script("ok", answer=reply("Sergei Lavrov and Antony Blinken met in Geneva."))
+    first = events(bot, GENEVA)[0]
+    assert isinstance(first, Status) and bot.answerer_label in first.text
+
+
+def test_a_silent_server_costs_the_first_token_limit_once_not_three_minutes(make_bot, fake):
+    bot = make_bot(llm_timeout_s=1.0, llm_max_retries=2)
+    fake.script("slow", delay=30)
+    started = time.monotonic()
+    _, result = stream_answer(bot, GENEVA)
+    assert time.monotonic() - started < 8
+    assert len(fake.chat_requests()) == 1  # timeouts are not retried
+    assert "no reply within 1s" in result.answer.notice and result.answer.mode == "extractive"
+
+
+def test_a_reply_dripping_past_the_total_limit_is_cut(make_bot, fake):
+    bot = make_bot(llm_timeout_s=2.0, llm_total_s=1.5)
+    fake.script("drip", delay=0.4, answer=reply("Sergei Lavrov and Antony Blinken met in Geneva on 21/1 for talks."))
+    started = time.monotonic()
+    _, result = stream_answer(bot, GENEVA)
+    assert time.monotonic() - started < 6
+    assert "no complete answer within 1.5s" in result.answer.notice and result.answer.mode == "extractive"
+
+
+def test_a_key_in_a_long_error_message_is_masked_before_it_is_cut(make_bot, fake):
+    bot = make_bot(openai_api_key=KEY)
+    fake.script(400)
+    _, result = stream_answer(bot, GENEVA)
+    notice = result.answer.notice
+    assert "request refused (400" in notice
+    for n in range(6, len(KEY) + 1):
+        assert KEY[:n] not in notice
+
+
+def test_a_password_in_the_base_url_never_reaches_the_verbose_log(seeded_index, fake):
+    fake.script("ok", answer=reply("Sergei Lavrov and Antony Blinken met in Geneva on 21/1."))
+    url = fake.base_url.replace("http://", "http://user:hunter2secret@")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "BOT_", "CHROMA_"))}
+    env.update(BOT_INDEX_DIR=str(seeded_index), BOT_DATA_DIR=str(SEEDS), OPENAI_BASE_URL=url, BOT_AUTODETECT="0")
+    out = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "-v", "ask", GENEVA],
+        capture_output=True, text=True, env=env, timeout=300, cwd=Path(__file__).parent,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "HTTP Request" in out.stderr  # the client's own log line is there, masked
+    assert "hunter2secret" not in out.stdout + out.stderr
