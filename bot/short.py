@@ -40,6 +40,8 @@ _DATE = re.compile(
     r"|\b(?:năm\s+)?(?:19|20)\d\d\b"
 )
 _NUMBER = r"\d+(?:[.,]\d+)*"
+# "Who is Wendy Sherman?" / "… là ai?": asks for the role of a person the question names.
+_WHO_IS = re.compile(r"^\s*who (is|was)\b|\bla ai\b")
 
 
 @dataclass(frozen=True)
@@ -242,8 +244,17 @@ def persons(sentence: str, question: str) -> list[Name]:
 
 
 def has_person(sentence: str, exp: Expectation) -> bool:
-    """For "who…": a person or organisation the question does not already name."""
-    return bool(persons(sentence, exp.question))
+    """For "who…": a person or organisation the question does not already name, or, for
+    "Who is Wendy Sherman?", the name it gives with its title ("Thứ trưởng Ngoại giao Mỹ Wendy Sherman")."""
+    if persons(sentence, exp.question):
+        return True
+    if not _WHO_IS.search(fold(exp.question)):
+        return False
+    q_tokens, phrases = _given(exp.question)
+    text = normalize(sentence)
+    return any(
+        n.titled and not _modifier(text, n) and _named_by(n, q_tokens, phrases) for n in names(sentence)
+    )
 
 
 # -- spans of each kind ---------------------------------------------------------------

@@ -355,7 +355,9 @@ class ChatHandlers:
                 text = f"Sorry, this question could not be answered ({type(exc).__name__}). Please try again."
             yield Result(Answer(text, mode="hint", answerer="none", notice=""))
 
-    def _progress(self, question: str, pairs: History, k, retriever, mode) -> Iterator[tuple[str, Result | None]]:
+    def _progress(
+        self, question: str, pairs: History, k, retriever, mode, *, show_status: bool = True
+    ) -> Iterator[tuple[str, Result | None]]:
         """(the answer so far, None) per streamed piece, then (the whole text, the final Result).
 
         Read to the end (the Result comes last), so a generation lock is released here and now.
@@ -367,7 +369,8 @@ class ChatHandlers:
                 return
             if isinstance(event, Status):
                 # Shown in the bubble until the first word arrives ("Waiting for local model …").
-                yield f"_{event.text}_", None
+                if show_status:
+                    yield f"_{event.text}_", None
                 continue
             partial += event
             yield partial, None
@@ -409,7 +412,8 @@ class ChatHandlers:
         """The /chat endpoint: the answer as the CLI prints it; the session keeps the history."""
         conv = conv or Conversation()
         question = (question or "").strip()
-        for partial, result in self._progress(question, conv.pairs, k, retriever, mode):
+        # The API streams the answer's own text only: no progress lines a client would take for it.
+        for partial, result in self._progress(question, conv.pairs, k, retriever, mode, show_status=False):
             if result is None:
                 yield partial, gr.skip()
         answer = result.answer

@@ -15,7 +15,9 @@ import httpx
 import pytest
 from conftest import SEEDS, make_settings, stream_answer
 
+from bot.answer import Status
 from bot.answer.llm import LLMAnswerer, LLMError
+from bot.answer.structured import parse_reply
 from bot.local_server import port_open
 from bot.pipeline import Bot, Result
 
@@ -85,6 +87,15 @@ def test_streaming_through_the_bot_yields_pieces_then_a_cited_answer(local_bot):
         assert answer.answerer == f"extractive (fallback from {local_bot.answerer_label})" and answer.notice
 
 
+def test_llama_cpp_takes_the_json_schema_and_the_reply_follows_it(local_bot):
+    """The grammar llama.cpp builds from the schema holds even a 135M model to the reply format."""
+    _, result = ask(local_bot)
+    (call, *_) = result.answer.trace["calls"]
+    assert call["structured"] and local_bot._llm.structured  # sent, and not rejected
+    assert call["raw"].startswith('{"answerable"') and parse_reply(call["raw"]).structured
+    assert call["prompt_tokens"] and call["first_token_s"] is not None
+
+
 def test_generation_stops_at_max_tokens(local_bot):
     from langchain_core.messages import HumanMessage
 
@@ -120,7 +131,7 @@ def test_server_killed_mid_answer_gives_the_extractive_answer_with_a_notice(seed
     bot = Bot(settings, retriever=shared_bot.retriever)
     try:
         stream = bot.stream(QUESTION)
-        first = next(stream)
+        first = next(e for e in stream if not isinstance(e, Status))  # past "waiting for the model"
         assert isinstance(first, str)
         bot._llm._server.close()  # the model is still writing
         result = [event for event in stream if isinstance(event, Result)][0]

@@ -6,8 +6,8 @@ import pytest
 
 from bot.answer.extractive import parts
 from bot.evidence import asks_done, plan_only
-from bot.short import has_person, names, short_answer
 from bot.expect import expectation
+from bot.short import has_person, names, short_answer
 from bot.tables import read_table
 from bot.text import fold
 

@@ -326,7 +326,8 @@ def test_vietnamese_example_on_a_phone_sized_window(browser, extractive):
     try:
         page.get_by_role("button", name=GENEVA_VI).click()
         answer = wait_for_answer(page, 0)
-        assert answer.startswith(message("lead_in", "vi")) and "Lavrov" in answer
+        # The short answer first, then the quote it comes from.
+        assert answer.startswith("Sergei Lavrov") and message("lead_in", "vi") in answer and "Lavrov" in answer
         assert "Ngoại trưởng" in answer  # diacritics arrive intact
         assert user_messages(page) == [GENEVA_VI]
         # Each Vietnamese text is drawn by one installed font of ours that has all its letters

@@ -37,8 +37,8 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 
 from bot import cite, redact
-from bot.answer import Answer, Status
-from bot.answer.extractive import extractive_answer
+from bot.answer import Answer, Citation, Status
+from bot.answer.extractive import choose, extractive_answer
 from bot.answer.language import language_ok
 from bot.answer.structured import AnswerStream, Reply, parse_reply, response_format
 from bot.attribute import SentenceSupport, attribute
@@ -70,7 +70,7 @@ OPENAI_URL = "https://api.openai.com/v1"
 LOCAL_FIRST_TOKEN_S = 30.0
 DEFAULT_FIRST_TOKEN_S = 10.0
 # Passages quoted under a generated answer (BOT_LLM_QUOTE).
-QUOTED = 2
+QUOTED = 3
 # The worked example as an earlier turn (prompts/example.toml); see prompts/README.md for the measurement.
 USE_EXAMPLE = True
 RETRY_AFTER_CAP_S = 30.0
@@ -477,12 +477,13 @@ class LLMAnswerer:
         if self._refused(reply):
             answer = self._second_look(question, ranked, passages, lang, trace)
         else:
-            answer = self._grounded(reply, question, passages, lang, trace)
+            answer = self._grounded(reply, question, passages, lang, trace, ranked)
             if answer is not None and not language_ok(reply.answer, lang):
                 # One more try, told plainly; then shown, flagged.
                 trace["language_retry"] = True
                 again = yield from self._generate(question, passages, lang, trace, show=False, insist=True)
-                retried = None if self._refused(again.reply) else self._grounded(again.reply, question, passages, lang, trace)
+                retried = None if self._refused(again.reply) else self._grounded(
+                    again.reply, question, passages, lang, trace, ranked)
                 if retried is not None and language_ok(again.reply.answer, lang):
                     answer = retried
                 else:
@@ -530,7 +531,7 @@ class LLMAnswerer:
         focus = [holder]
         gen = yield_none(self._generate(question, focus, lang, trace, show=False))
         if not self._refused(gen.reply):
-            answer = self._grounded(gen.reply, question, focus, lang, trace)
+            answer = self._grounded(gen.reply, question, focus, lang, trace, ranked)
             if answer is not None:
                 trace["second_look"] = "answered"
                 return answer
@@ -543,7 +544,13 @@ class LLMAnswerer:
         return answer
 
     def _grounded(
-        self, reply: Reply, question: str, passages: Sequence[Evidence], lang: str, trace: dict
+        self,
+        reply: Reply,
+        question: str,
+        passages: Sequence[Evidence],
+        lang: str,
+        trace: dict,
+        ranked: Sequence[Evidence] = (),
     ) -> Answer | None:
         """The reply as a cited Answer, or None (problems in `trace`) when it is not grounded in the passages."""
         supports = attribute(reply.answer, passages, question, embed=self._embed, extra_cited=reply.passages)
@@ -564,12 +571,37 @@ class LLMAnswerer:
         if added:
             answer.flags.append(f"citations-attributed:{added}")
         trace["answer"] = reply.answer  # the model's own words, before the quote below
-        if self.settings.llm_quote and answer.citations:
-            # The sentence it rests on, as the articles word it: a reader can check a
-            # translated answer at a glance (the same shape as the extractive answer).
-            quoted = " ".join(f"“{c.quote}” [{c.n}]" for c in answer.citations[:QUOTED])
-            answer.text = f"{answer.text}\n{message('lead_in', lang)} {quoted}"
+        if self.settings.llm_quote:
+            self._quote_evidence(answer, passages, ranked or passages, lang)
         return answer
+
+    @staticmethod
+    def _quote_evidence(answer: Answer, passages: Sequence[Evidence], ranked: Sequence[Evidence], lang: str) -> None:
+        """Quote, under the generated words, the sentences the extractive answerer would quote,
+        and the one the answer rests on.
+
+        A reader can check a translated answer against the articles' own
+        words at a glance (the shape of the extractive answer). The evidence
+        judge's choice is always among them: a small model's summary may rest
+        on a weaker passage, and the reader should see the best one.
+        """
+        by_span = {(c.source, c.start): c for c in answer.citations}
+        numbers = {(p.source, p.start): i for i, p in enumerate(passages, start=1)}
+        quoted: list[Citation] = []
+        for e in choose(list(ranked) or list(passages)):
+            c = by_span.get((e.source, e.start))
+            if c is None:
+                n = numbers.get((e.source, e.start)) or len(passages) + 1 + sum(
+                    c.n > len(passages) for c in answer.citations
+                )
+                c = Citation(n=n, source=e.source, quote=e.text, start=e.start, end=e.end, chunk_id=e.chunk_id)
+                answer.citations.append(c)
+                by_span[(e.source, e.start)] = c
+            quoted.append(c)
+        quoted += [c for c in answer.citations if c not in quoted]
+        answer.citations.sort(key=lambda c: c.n)
+        shown = " ".join(f"“{c.quote}” [{c.n}]" for c in quoted[:QUOTED])
+        answer.text = f"{answer.text}\n{message('lead_in', lang)} {shown}"
 
     @staticmethod
     def _problems(supports: Sequence[SentenceSupport], passages: Sequence[Evidence], lang: str) -> list[str]:
