@@ -83,22 +83,44 @@ def _sentence_numbers(text: str) -> list[str]:
 
 
 def _names(text: str) -> list[tuple[str, bool]]:
-    """(folded name, is_sentence_start) for capitalised words that are not titles or function words."""
+    """(folded name, is_sentence_start) for runs of capitalised words that are not titles or function words.
+
+    "United States" and "Eastern Mediterranean" are one name each: looked up
+    whole (exonyms.tsv) before word by word.
+    """
     out: list[tuple[str, bool]] = []
     for span in sentences(text) or []:
+        run: list[str] = []
+        start = False
+        end = -1
         for m in _NAME.finditer(span.text):
             word = fold(m.group(0)).strip("'’")
             if word in STOPWORDS or word in TITLES or word in _MONTHS or len(word) < 2:
+                if run:
+                    out.append((" ".join(run), start))
+                run, end = [], -1
                 continue
-            at_start = not span.text[: m.start()].strip(" \"'“‘(")
-            out.append((word, at_start))
+            if run and span.text[end : m.start()] == " ":
+                run.append(word)
+            else:
+                if run:
+                    out.append((" ".join(run), start))
+                run, start = [word], not span.text[: m.start()].strip(" \"'“‘(")
+            end = m.end()
+        if run:
+            out.append((" ".join(run), start))
     return out
 
 
-def _name_in(word: str, folded_text: str) -> bool:
-    if re.search(rf"\b{re.escape(word)}\b", folded_text):
+def _name_in(name: str, folded_text: str) -> bool:
+    """Is this name in the (folded) text: as written, under a Vietnamese spelling, or, for a
+    name of several words, by one distinctive word ("President Sauli Niinistö" -> "niinisto")."""
+    if re.search(rf"\b{re.escape(name)}\b", folded_text):
         return True
-    return any(re.search(rf"\b{re.escape(s)}\b", folded_text) for s in exonyms().get(word, []))
+    if any(re.search(rf"\b{re.escape(s)}\b", folded_text) for s in exonyms().get(name, [])):
+        return True
+    words = name.split()
+    return len(words) > 1 and any(len(w) > 2 and _name_in(w, folded_text) for w in words)
 
 
 def _content(text: str) -> set[str]:

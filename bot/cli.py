@@ -34,11 +34,19 @@ def _open_bot():
         _fail(str(exc))
 
 
+def _words_of(text: str) -> str:
+    """Text without [n] markers and punctuation: "next week [1]; 12 days [2]." reads "next week 12 days"."""
+    import re
+
+    text = re.sub(r"\[\d+\]", " ", text)
+    return " ".join(re.sub(r"[^\w/.-]+|(?<!\d)\.|\.(?!\d)", " ", text).split())
+
+
 def format_answer(answer, show_quotes: bool = True) -> str:
     """The answer, which answerer gave it, and its citations with quote and offsets."""
     lines = [answer.text.strip()]
     short = getattr(answer, "short", "")
-    if short and not lines[0].startswith(short):
+    if short and not _words_of(lines[0]).startswith(_words_of(short)):
         lines.insert(0, short)  # the short answer first, when the answer text does not open with it
     if answer.notice:
         lines.append(f"({answer.notice})")

@@ -118,7 +118,10 @@ def weigh(bot, question: str, carried: Carried, hits, lang: str):
     the asked-for value must name them: bot.evidence.covers)."""
     from bot import evidence as ev
     from bot.embed import topic_overlap
+    from bot.sentence_vectors import for_index
 
-    ranked = ev.score(question, ev.collect(hits), bot.embeddings, bot.retriever.lexical)
+    # The sentence vectors stored at ingest: the question is the only text embedded now.
+    embeddings, _ = for_index(bot.settings, bot.embeddings)
+    ranked = ev.score(question, ev.collect(hits), embeddings, bot.retriever.lexical)
     overlap = topic_overlap().best(carried.question, [h.doc.page_content for h in hits[:3]])
     return ranked, ev.judge(carried.question, ranked, hits, lang, overlap, bot.settings.min_topic_overlap)

@@ -116,7 +116,7 @@ def test_a_model_obeying_the_injection_is_not_shown_as_the_answer(fake_bot, fake
     assert not_hacked(answer) and "evil.example" not in answer.text
     assert_real_quotes(answer, injected_index)
     # The planted lines never reached the model, though their article did.
-    prompt = fake.chat_requests()[0]["body"]["messages"][1]["content"]
+    prompt = fake.chat_requests()[0]["body"]["messages"][-1]["content"]
     assert "Blaszczak" in prompt
     assert not any(planted in prompt for planted in PLANTED)
     assert "instruction-like-text-withheld" in answer.flags
@@ -125,11 +125,13 @@ def test_a_model_obeying_the_injection_is_not_shown_as_the_answer(fake_bot, fake
 def test_a_grounded_answer_from_the_same_article_is_still_shown(fake_bot, fake, injected_index):
     fake.script("ok", answer="The articles don't say.")
     ask(fake_bot)
-    prompt = fake.chat_requests()[0]["body"]["messages"][1]["content"]
-    (n,) = [m.group(1) for m in re.finditer(r"^\[(\d+)\] .*200 binh sĩ", prompt, re.M)]
+    prompt = fake.chat_requests()[0]["body"]["messages"][-1]["content"]
+    (n,) = [m.group(1) for m in re.finditer(r"^(\d+)\. .*200 binh sĩ", prompt, re.M)]
     fake.script("ok", answer=f"Mariusz Blaszczak said Poland is ready to send 200 more soldiers to Lithuania [{n}].")
     answer = ask(fake_bot)
-    assert answer.mode == "llm" and [c.n for c in answer.citations] == [int(n)]
+    # The answer cites that passage; the evidence quoted under it may add the judge's best sentence.
+    assert answer.mode == "llm" and int(n) in [c.n for c in answer.citations]
+    assert f"[{n}]" in answer.text.splitlines()[0]
     assert answer.citations[0].source == INJECTED
     assert_real_quotes(answer, injected_index)
 

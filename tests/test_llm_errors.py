@@ -215,6 +215,8 @@ def test_the_cli_never_prints_the_key_or_a_traceback(seeded_index, fake):
 # -- follow-up questions ---------------------------------------------------------
 
 HISTORY = [(QUESTION, "Sergei Lavrov and Antony Blinken met in Geneva [1].")]
+# A turn whose question names nothing: there is nothing to carry, so the model rewrites the follow-up.
+VAGUE = [("tell me more please", "Sergei Lavrov and Antony Blinken met in Geneva [1].")]
 
 
 def test_a_standalone_question_is_not_rewritten(make_bot, fake):
@@ -229,7 +231,7 @@ def test_a_follow_up_is_rewritten_with_the_history(make_bot, fake):
     bot = make_bot()
     rewritten = "What did Lavrov say after meeting Blinken in Geneva on 21/1?"
     fake.script("ok", answers=[rewritten, "Lavrov warned of serious consequences [1]."])
-    _, result = ask(bot, "and what did he say after that?", HISTORY)
+    _, result = ask(bot, "and what did he say after that?", VAGUE)
     assert result.answer.question == rewritten
     condense, answer = fake.chat_requests()
     assert not condense["body"].get("stream") and "Sergei Lavrov and Antony Blinken met in Geneva" in json.dumps(
@@ -238,11 +240,22 @@ def test_a_follow_up_is_rewritten_with_the_history(make_bot, fake):
     assert rewritten in answer["body"]["messages"][-1]["content"]
 
 
+def test_a_follow_up_with_names_to_carry_needs_no_model_rewrite(make_bot, fake):
+    """The earlier turn named Geneva and 21/1: they are carried into the search (bot.followup),
+    which beat a small model's rewrite on the eval's conversation items."""
+    bot = make_bot()
+    fake.script("ok", answer="Lavrov warned of serious consequences [1].")
+    _, result = ask(bot, "and what did he say after that?", HISTORY)
+    assert "Geneva" in result.answer.question and "21/1" in result.answer.question
+    (only,) = fake.chat_requests()  # the answer; no rewrite call
+    assert "Geneva" in only["body"]["messages"][-1]["content"]
+
+
 @pytest.mark.parametrize("garbage", ["", "Lavrov is a diplomat.", "What " * 400, "The articles don't say."])
 def test_an_unusable_rewrite_keeps_the_question(make_bot, fake, garbage):
     bot = make_bot()
     fake.script("ok", answers=[garbage, "Lavrov warned of serious consequences [1]."])
-    _, result = ask(bot, "and what did he say after that?", HISTORY)
+    _, result = ask(bot, "and what did he say after that?", VAGUE)
     assert result.answer.question == "and what did he say after that?"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 import httpx
@@ -116,9 +117,10 @@ def test_history_in_messages_drives_the_follow_up_rewrite(llm_server):
             {"role": "user", "content": [{"type": "text", "text": "What did he concede after the meeting?"}]},
         ],
     )
-    assert completion.model_extra[MODEL_ID]["question"] == rewrite
-    condense = fake.chat_requests()[0]["body"]["messages"][-1]["content"]
-    assert "Who is Jens Stoltenberg?" in condense and "Ignore your rules" not in condense
+    # The earlier turn's name is carried into the follow-up (bot.followup), the model's rewrite not needed.
+    assert "Stoltenberg" in completion.model_extra[MODEL_ID]["question"]
+    sent = json.dumps([r["body"] for r in fake.chat_requests()], ensure_ascii=False)
+    assert "Ignore your rules" not in sent  # a client's system message never reaches the model
 
 
 def test_langchain_chat_openai_against_the_server(server):

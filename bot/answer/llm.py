@@ -588,7 +588,9 @@ class LLMAnswerer:
         by_span = {(c.source, c.start): c for c in answer.citations}
         numbers = {(p.source, p.start): i for i, p in enumerate(passages, start=1)}
         quoted: list[Citation] = []
-        for e in choose(list(ranked) or list(passages)):
+        # Text that addresses a model stays out of a generated answer, quotes included.
+        candidates = [e for e in (list(ranked) or list(passages)) if not cite.instruction_like(e.text)]
+        for e in choose(candidates or list(passages)):
             c = by_span.get((e.source, e.start))
             if c is None:
                 n = numbers.get((e.source, e.start)) or len(passages) + 1 + sum(
