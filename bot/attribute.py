@@ -201,7 +201,10 @@ def attribute(
         ranked = sorted(range(len(passages)), key=lambda i: -scores[i])
         top = max(scores)
         kept = [n for n in s.model_cited if 1 <= n <= len(passages) and holds[n - 1] and scores[n - 1] >= T.keep_marker_share * top]
-        best = [i + 1 for i in ranked if holds[i]][:1]
+        # Among the passages that support it about as well as the best one, the evidence judge's
+        # order decides: it weighed retrieval, the question's words and the asked-for value.
+        best = [i + 1 for i in range(len(passages)) if holds[i] and scores[i] >= T.keep_marker_share * top][:1]
+        best = best or [i + 1 for i in ranked if holds[i]][:1]
         s.cited = kept or best
         s.supported = bool(best) and not s.missing
         out.append(s)
