@@ -5,6 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -81,3 +86,48 @@ def stream_answer(bot, question: str, history=None) -> tuple[list, object]:
             pieces.append(event)
     assert result is not None
     return pieces, result
+
+
+CHROMA = Path(sys.executable).parent / "chroma"
+CHROMA_START_TIMEOUT_S = 60
+
+
+@contextmanager
+def running_chroma(folder: Path) -> Iterator[tuple[int, subprocess.Popen]]:
+    """A real `chroma run` on a free loopback port, its data and log in `folder`; yields (port, process).
+
+    Stopped by its PID when the block ends, even when a test fails or killed it already.
+    """
+    import httpx
+
+    port = free_port()
+    log = (folder / "server.log").open("wb")
+    proc = subprocess.Popen(
+        [str(CHROMA), "run", "--path", str(folder / "db"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + CHROMA_START_TIMEOUT_S
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"chroma run exited with {proc.returncode}: {(folder / 'server.log').read_text()[-2000:]}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"chroma run did not answer its heartbeat within {CHROMA_START_TIMEOUT_S} s")
+            time.sleep(0.2)
+        yield port, proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=15)
+        log.close()
+

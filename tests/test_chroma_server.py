@@ -6,12 +6,10 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
-from conftest import GENEVA_FILES, SEEDS, free_port, make_settings
+from conftest import GENEVA_FILES, SEEDS, free_port, make_settings, running_chroma
 
 from bot.embed import make_embeddings
 from bot.ingest import ingest
@@ -19,48 +17,11 @@ from bot.store import IndexUnavailable, chroma_client, vector_store
 
 pytestmark = pytest.mark.server
 
-CHROMA = Path(sys.executable).parent / "chroma"
-START_TIMEOUT_S = 60
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-
-
 @pytest.fixture(scope="module")
 def chroma_server(tmp_path_factory):
     """A `chroma run` server on a free loopback port; stopped by its PID even when a test fails."""
-    data = tmp_path_factory.mktemp("chroma-server")
-    port = free_port()
-    log = (data / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [str(CHROMA), "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"chroma run exited with {proc.returncode}: {(data / 'server.log').read_text()[-2000:]}")
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"chroma run did not answer its heartbeat within {START_TIMEOUT_S} s")
-            time.sleep(0.2)
+    with running_chroma(tmp_path_factory.mktemp("chroma-server")) as (port, _):
         yield port
-    finally:
-        _stop(proc)
-        log.close()
 
 
 @pytest.fixture(scope="module")

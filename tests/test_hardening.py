@@ -8,13 +8,10 @@ import os
 import re
 import shutil
 import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
-from conftest import GENEVA_FILES, SEEDS, free_port, make_settings
+from conftest import GENEVA_FILES, SEEDS, make_settings, running_chroma
 from test_cli import BOT, run_bot
 
 from bot.embed import make_embeddings
@@ -27,7 +24,6 @@ from bot.pipeline import Bot
 from bot.prompts import message
 from bot.store import all_chunks, vector_store
 
-CHROMA = Path(sys.executable).parent / "chroma"
 NO_BYPASS = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
 
 
@@ -150,32 +146,8 @@ def test_lone_surrogates_reaching_the_bot_are_answered(shared_bot):
 @pytest.fixture
 def chroma_server(tmp_path):
     """A `chroma run` on a free loopback port; yields (port, process); stopped by its PID."""
-    port = free_port()
-    log = (tmp_path / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [str(CHROMA), "run", "--path", str(tmp_path / "db"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"chroma run exited with {proc.returncode}")
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("chroma run did not answer its heartbeat within 60 s")
-            time.sleep(0.2)
-        yield port, proc
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=15)
-        log.close()
+    with running_chroma(tmp_path) as server:
+        yield server
 
 
 def _kill(proc: subprocess.Popen) -> None:
