@@ -204,3 +204,21 @@ def test_a_password_in_the_base_url_never_reaches_the_verbose_log(seeded_index, 
     assert out.returncode == 0, out.stderr
     assert "HTTP Request" in out.stderr  # the client's own log line is there, masked
     assert "hunter2secret" not in out.stdout + out.stderr
+
+
+def test_the_fallback_is_said_once(seeded_index):
+    """A failing model: one notice with the extractive answer, not a WARNING line as well (issue 11.9)."""
+    from conftest import free_port
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "BOT_", "CHROMA_"))}
+    env.update(
+        BOT_INDEX_DIR=str(seeded_index), BOT_DATA_DIR=str(SEEDS), BOT_AUTODETECT="0", BOT_LLM_MAX_RETRIES="0",
+        OPENAI_BASE_URL=f"http://127.0.0.1:{free_port()}/v1",
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "ask", GENEVA],
+        capture_output=True, text=True, env=env, timeout=300, cwd=Path(__file__).parent,
+    )
+    assert out.returncode == 0, out.stderr
+    both = out.stdout + out.stderr
+    assert both.count("cannot connect") == 1 and "WARNING" not in both and "Lavrov" in out.stdout
