@@ -109,19 +109,3 @@ def cited_hits(quotes: Sequence[str], docs, make_hit) -> list:
                 out.append(make_hit(doc))
                 break
     return out
-
-
-def weigh(bot, question: str, carried: Carried, hits, lang: str):
-    """Evidence for a follow-up: sentences scored against the question as typed ("how long did
-    their talks last?": the carried names would otherwise outweigh what it asks), judged
-    against the question with its carried names (they must occur, and a sentence holding
-    the asked-for value must name them: bot.evidence.covers)."""
-    from bot import evidence as ev
-    from bot.embed import topic_overlap
-    from bot.sentence_vectors import for_index
-
-    # The sentence vectors stored at ingest: the question is the only text embedded now.
-    embeddings, _ = for_index(bot.settings, bot.embeddings)
-    ranked = ev.score(question, ev.collect(hits), embeddings, bot.retriever.lexical)
-    overlap = topic_overlap().best(carried.question, [h.doc.page_content for h in hits[:3]])
-    return ranked, ev.judge(carried.question, ranked, hits, lang, overlap, bot.settings.min_topic_overlap)

@@ -10,6 +10,8 @@ import re
 
 from bot.text import fold, words
 
+# Every letter Vietnamese writes beyond ASCII (an answer mostly in them is Vietnamese: bot.answer.language).
+VI_LETTERS = re.compile(r"[ăâđêôơưàảãáạằẳẵắặầẩẫấậèẻẽéẹềểễếệìỉĩíịòỏõóọồổỗốộờởỡớợùủũúụừửữứựỳỷỹýỵ]", re.I)
 # Letters only Vietnamese writes: ă đ ơ ư, and vowels with a hook above, a dot
 # below or a tilde where French, Spanish or Portuguese never put one. Letters
 # Vietnamese shares with them (à é ê ô ù í ó ã …) decide nothing on their own:

@@ -102,14 +102,22 @@ class Bot:
     def retrieve(self, question: str, k: int | None = None, mode: Mode | None = None) -> list[Hit]:
         return self.retriever.search(question, k=k or self.settings.top_k, mode=mode)
 
-    def weigh(self, question: str, hits: list[Hit], lang: str) -> tuple[list[ev.Evidence], ev.Judgement]:
+    def weigh(
+        self, question: str, hits: list[Hit], lang: str, judged: str | None = None
+    ) -> tuple[list[ev.Evidence], ev.Judgement]:
+        """Sentences scored against `question`; the refusal judged against `judged` (default the same).
+
+        A follow-up is scored as typed ("how long did their talks last?": carried names would
+        outweigh what it asks) and judged with the names it carries (they must occur).
+        """
         from bot.sentence_vectors import for_index
 
+        judged = judged or question
         # Sentence and passage vectors stored at ingest: a question embeds only itself.
         embeddings, stored = for_index(self.settings, self.embeddings)
         ranked = ev.score(question, ev.collect(hits), embeddings, self.retriever.lexical)
-        overlap = topic_overlap().best(question, [h.doc.page_content for h in hits[:3]], stored=stored)
-        return ranked, ev.judge(question, ranked, hits, lang, overlap, self.settings.min_topic_overlap)
+        overlap = topic_overlap().best(judged, [h.doc.page_content for h in hits[:3]], stored=stored)
+        return ranked, ev.judge(judged, ranked, hits, lang, overlap, self.settings.min_topic_overlap)
 
     # -- public entry points ----------------------------------------------------
 
@@ -192,9 +200,7 @@ class Bot:
     def _weigh(self, question, standalone, hits, lang, carried):
         if carried is None:
             return self.weigh(standalone, hits, lang)
-        from bot import followup
-
-        return followup.weigh(self, question, carried, hits, lang)
+        return self.weigh(question, hits, lang, judged=carried.question)
 
     def _with_cited(self, hits: list[Hit], carried) -> list[Hit]:
         """The hits, plus the chunks an earlier turn cited (a follow-up is about them too)."""

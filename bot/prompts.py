@@ -17,14 +17,8 @@ def load_prompt(name: str, folder: Path = PROMPTS_DIR) -> str:
     return (folder / f"{name}.txt").read_text(encoding="utf-8").strip()
 
 
-@cache
-def _messages(folder: Path = PROMPTS_DIR) -> dict[str, dict[str, str]]:
-    with (folder / "messages.toml").open("rb") as fh:
-        return tomllib.load(fh)
-
-
 def message(key: str, lang: str, **values: object) -> str:
-    table = _messages()
+    table = prompt_table("messages")
     text = table.get(lang, table["en"]).get(key) or table["en"][key]
     return text.format(**values) if values else text
 

@@ -199,7 +199,9 @@ class StoredEmbeddings(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         return self.base.embed_query(text)
 
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+    def embed_documents(self, texts: list[str], *, keep: bool = True) -> list[list[float]]:
+        """Stored vectors where there are some, else encoded (and stored, unless `keep` is False:
+        a model's answer sentences are compared once and never asked about again)."""
         texts = list(texts)
         try:
             stored = self.store.get_dense(texts)
@@ -209,6 +211,7 @@ class StoredEmbeddings(Embeddings):
         fresh: dict[str, list[float]] = {}
         if missing:
             fresh = dict(zip(missing, self.base.embed_documents(missing)))
+        if missing and keep:
             with contextlib.suppress(sqlite3.Error):
                 self.store.put_dense(missing, [fresh[t] for t in missing])
         self.hits += len(texts) - sum(v is None for v in stored)
@@ -219,9 +222,8 @@ class StoredEmbeddings(Embeddings):
 _wrappers: dict[tuple[int, int], StoredEmbeddings] = {}
 
 
-def stored_embeddings(index_dir: Path, embeddings: Embeddings, model: str) -> Embeddings:
-    """`embeddings` reading sentence vectors from the index folder's store when it has one."""
-    store = open_store(index_dir, model)
+def _stored_embeddings(embeddings: Embeddings, store: VectorStore | None) -> Embeddings:
+    """`embeddings` reading sentence vectors from `store` when there is one."""
     if store is None:
         return embeddings
     key = (id(embeddings), id(store))  # embedders and stores live as long as the process
@@ -234,5 +236,5 @@ def for_index(settings, embeddings: Embeddings) -> tuple[Embeddings, VectorStore
     """What evidence scoring and the topic check use for this index: (embedder, store or None)."""
     from bot.embed import embedder_name
 
-    name = embedder_name(settings)
-    return stored_embeddings(settings.index_dir, embeddings, name), open_store(settings.index_dir, name)
+    store = open_store(settings.index_dir, embedder_name(settings))
+    return _stored_embeddings(embeddings, store), store

@@ -9,7 +9,6 @@ begin, and how long will it last?") gets one quote per part.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import replace
 from functools import cache
 
@@ -18,21 +17,10 @@ from bot.evidence import Evidence, anchors, covers, follows, rerank
 from bot.expect import expectation
 from bot.prompts import message
 from bot.short import KINDS, Short, short_answer, spans
-from bot.tables import DATA, read_table
+from bot.tables import read_table
 from bot.text import fold
 
 _MARKERS = re.compile(r"\s*\[\d+\]")
-
-
-@cache
-def _messages() -> dict[str, dict[str, str]]:
-    with (DATA / "answer_messages.toml").open("rb") as fh:
-        return tomllib.load(fh)
-
-
-def say(key: str, lang: str) -> str:
-    table = _messages()
-    return table.get(lang, table["en"]).get(key) or table["en"][key]
 
 
 def choose(ranked: list[Evidence], max_sentences: int = 3, close: float = 0.85, follow: float = 0.6) -> list[Evidence]:
@@ -164,7 +152,7 @@ def extractive_answer(ranked: list[Evidence], lang: str, max_sentences: int = 3,
                 pieces.append(f"{'; '.join(s.text for s in found)} [{index[(e.source, e.start)]}]")
                 quotes.extend(s.quote for s in found)
             elif e is None and expectation(part).kinds & set(KINDS):
-                pieces.append(f"{say('part_missing', lang)}")
+                pieces.append(f"{message('part_missing', lang)}")
         if quotes:
             short = Short("; ".join(pieces), " … ".join(quotes), 1)
         unsure = any(e is None for _, e in picks)
@@ -180,7 +168,7 @@ def extractive_answer(ranked: list[Evidence], lang: str, max_sentences: int = 3,
             asked = expectation(question).kinds & set(KINDS)
             unsure = (bool(asked) and not found) or (bool(ranked) and not covers(ranked[0], anchors(question), lang))
     body = " ".join(f"“{c.quote}” [{c.n}]" for c in citations)
-    lead = say("unsure", lang) if unsure else message("lead_in", lang)
+    lead = message("unsure", lang) if unsure else message("lead_in", lang)
     text = f"{lead} {body}"
     if short:
         text = f"{short.text}.\n{text}" if not short.text.endswith(".") else f"{short.text}\n{text}"

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import re
 
-from bot.lang import detect_language
+from bot.lang import VI_LETTERS, detect_language
 
-_VI_LETTERS = re.compile(r"[ăâđêôơưàảãáạằẳẵắặầẩẫấậèẻẽéẹềểễếệìỉĩíịòỏõóọồổỗốộờởỡớợùủũúụừửữứựỳỷỹýỵ]", re.I)
 # Above this share of words with Vietnamese letters, a text is Vietnamese
 # (English answers quoting a name or two stay well below it).
 VI_WORD_SHARE = 0.3
@@ -23,7 +22,7 @@ def answer_language(text: str) -> str:
     tokens = re.findall(r"\w+", text)
     if not tokens:
         return "en"
-    share = sum(bool(_VI_LETTERS.search(t)) for t in tokens) / len(tokens)
+    share = sum(bool(VI_LETTERS.search(t)) for t in tokens) / len(tokens)
     if share >= VI_WORD_SHARE:
         return "vi"
     if share == 0:

@@ -559,7 +559,7 @@ class LLMAnswerer:
              "similarity": round(s.similarity, 4), "supported": s.supported}
             for s in supports
         ]
-        problems = self._problems(supports, passages, lang)
+        problems = self._problems(supports)
         answer = cite.resolve(render(supports), passages, lang, answerer=self.label)
         problems += [p for p in cite.grounding_problems(
             answer, passages, question, self._instructions(lang), attributed=True) if p not in problems]
@@ -606,7 +606,7 @@ class LLMAnswerer:
         answer.text = f"{answer.text}\n{message('lead_in', lang)} {shown}"
 
     @staticmethod
-    def _problems(supports: Sequence[SentenceSupport], passages: Sequence[Evidence], lang: str) -> list[str]:
+    def _problems(supports: Sequence[SentenceSupport]) -> list[str]:
         problems: list[str] = []
         if not supports:
             return ["empty-answer"]
@@ -618,10 +618,17 @@ class LLMAnswerer:
         return problems
 
     def _embed(self, texts: list[str]) -> np.ndarray:
-        """Unit vectors for attribution; the passages' vectors are already cached by evidence scoring."""
+        """Unit vectors for attribution: the passages' were stored at ingest; only the answer's are encoded."""
         if self._embeddings is None:
             return np.zeros((len(texts), 1))
-        matrix = np.asarray(self._embeddings.embed_documents(texts), dtype=float)
+        from bot.sentence_vectors import StoredEmbeddings, for_index
+
+        embeddings, _ = for_index(self.settings, self._embeddings)
+        if isinstance(embeddings, StoredEmbeddings):
+            vectors = embeddings.embed_documents(texts, keep=False)
+        else:
+            vectors = embeddings.embed_documents(texts)
+        matrix = np.asarray(vectors, dtype=float)
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         return matrix / np.where(norms == 0, 1, norms)
 
