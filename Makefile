@@ -9,7 +9,7 @@ export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 export HF_HUB_OFFLINE := 1
 
-.PHONY: run test setup dev chromium index lint eval eval-llm bench clean
+.PHONY: run test test-fast setup dev chromium index lint eval eval-llm bench clean
 
 run: setup index          ## set up, index seeds/, serve the chat UI on http://127.0.0.1:7860
 	$(BIN)/bot ui
@@ -18,6 +18,9 @@ test: dev chromium        ## set up (dev too), lint, run the tests and the eval 
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 	$(BIN)/bot eval --check-floors --out .bot/eval-ci
+
+test-fast: dev            ## the pure-logic tests only (no model, browser, server or build): seconds
+	$(BIN)/python -m pytest -q -m "not slow"
 
 setup: $(VENV)/.installed
 dev: $(VENV)/.installed-dev

@@ -26,7 +26,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bot.evidence import STOPWORDS, TITLES, Evidence, exonyms
+from bot.anchors import exonyms
+from bot.evidence import Evidence
+from bot.lexicon import STOPWORDS, TITLES
 from bot.text import fold, lexical_tokens, normalize, sentences
 from bot.tuning import ATTRIBUTION as T
 

@@ -6,8 +6,8 @@ markers that point nowhere are removed from the text and flagged, so the text
 and the citation list always agree. Numbers are never changed.
 
 `grounding_problems` decides whether a generated answer may be shown as an
-answer from the articles at all: text that follows instructions planted in an
-article (OWASP LLM01) or invented by the model fails it, and the caller falls
+answer from the articles at all: text invented by the model, or following
+instructions planted in an article (bot.guard), fails it, and the caller falls
 back to quoting the evidence.
 """
 
@@ -17,10 +17,13 @@ import re
 from collections.abc import Iterable, Sequence
 from difflib import SequenceMatcher
 
+from bot.anchors import anchor_found, anchors
 from bot.answer import Answer, Citation
-from bot.evidence import STOPWORDS, Evidence, anchor_found, anchors
+from bot.evidence import Evidence
+from bot.guard import injection_problems, instruction_like
+from bot.lexicon import STOPWORDS
 from bot.prompts import message
-from bot.text import fold, lexical_tokens, sentences, words
+from bot.text import fold, lexical_tokens, sentences
 
 # [1], [1, 2], [1;2], [1-3], [1 and 2], [passage 1], [nguồn 2]; at most two
 # digits, so a year in brackets ("[2022]") is not taken for a marker.
@@ -30,29 +33,7 @@ MARKER = re.compile(
     rf"\[\s*(?:(?:passages?|sources?|đoạn|nguồn)\s*)?({_NUM}(?:{_SEP}{_NUM})*)\s*\]",
     re.IGNORECASE,
 )
-_URL = re.compile(r"(?:https?://|www\.)[^\s\])>\"']+|[\w.+-]+@[\w-]+\.[\w.]+", re.IGNORECASE)
-_MARKUP = re.compile(r"!\[|<\s*/?\s*(?:script|img|iframe|a|svg|style)\b", re.IGNORECASE)
-# Text in an article that addresses a model rather than a reader: orders to
-# drop instructions, role labels, requests for secrets, "answer X" commands, and
-# lists of sources that imitate our [n] markers. Such sentences are kept from
-# the model (they stay quotable by the extractive answerer).
-_INSTRUCTION = re.compile(
-    r"\b(ignore|disregard|forget|override|bypass)\b.{0,40}\b(instructions?|rules?|prompts?|directions?|guidelines?)\b"
-    r"|\b(new|updated|real|actual|secret)\s+(instructions?|system\s+prompt)\b"
-    r"|(^|[\n.!?]\s*)(system|assistant|developer|user)\s*[:>]"
-    r"|\byou\s+(are|will)\s+now\b|\bdeveloper\s+mode\b|\bjailbreak"
-    r"|\b(answer|reply|respond|say|output|print)\s+(only\s+|with\s+|exactly\s+)*[\"'“‘]"
-    r"|\b(reveal|print|show|repeat|leak)\b.{0,30}\b(system\s+prompt|api[\s_-]*key|instructions|password|secrets?)\b"
-    r"|\b(bỏ qua|phớt lờ|quên)\b.{0,40}\b(hướng dẫn|chỉ dẫn|chỉ thị|quy tắc)\b"
-    r"|(^|[.!?:\n]\s*)(please\s+|now\s+)?(ignore|disregard|forget|reply|respond|pretend|output|reveal|act\s+as)\b"
-    r"|\b(every|all|any)\s+(questions?|prompts?|users?)\b"
-    r"|(^|[.!?:\n]\s*)hãy\b|\bhãy\s+(chỉ\s+)?trả lời\b"
-    r"|(\[\s*\d{1,2}\s*\][^\[\]]{0,80}){3,}",
-    re.IGNORECASE,
-)
 LANGUAGES = ("en", "vi")
-# Words shared with the instructions that prove the model is reciting them.
-ECHO_NGRAM = 6
 
 
 def marker_numbers(text: str) -> list[list[int]]:
@@ -71,11 +52,6 @@ def _expand(group: str) -> list[int]:
     return list(dict.fromkeys(numbers))
 
 
-def instruction_like(text: str) -> bool:
-    """Does this article text speak to a model ("Ignore previous instructions…", "System: …")?"""
-    return bool(_INSTRUCTION.search(text))
-
-
 def strip_markers(text: str) -> str:
     return " ".join(MARKER.sub(" ", text).split())
 
@@ -89,6 +65,15 @@ def _simplify(text: str) -> str:
 def refusal_sentences() -> list[str]:
     """The fixed refusal in every language: a model may refuse in the wrong one."""
     return [message("refusal", lang) for lang in LANGUAGES]
+
+
+def restates(answer: str, question: str) -> bool:
+    """Does the answer only say the question back ("The senior Russian diplomat said Moscow
+    would take")? A small model that finds no answer in the passages often parrots the
+    question with markers: it is the model's "I don't know", and is read as one."""
+    asked = {t for t in lexical_tokens(question) if t not in STOPWORDS}
+    said = {t for t in lexical_tokens(strip_markers(answer)) if t not in STOPWORDS}
+    return bool(said) and said <= asked
 
 
 def is_refusal(text: str, refusals: Iterable[str] | None = None) -> bool:
@@ -149,12 +134,7 @@ def _content_terms(text: str) -> set[str]:
     return {t for t in lexical_tokens(text) if t not in STOPWORDS and (len(t) > 1 or t.isdigit())}
 
 
-def _ngrams(text: str, n: int) -> set[tuple[str, ...]]:
-    tokens = words(text)
-    return {tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)}
-
-
-def unsupported_names(
+def name_support(
     answer_text: str, passages: Sequence[Evidence], question: str = ""
 ) -> tuple[list[str], list[str]]:
     """(supported, unsupported) names and numbers of the answer, checked against the passages and question.
@@ -209,15 +189,8 @@ def grounding_problems(
             problems.append("no-evidence-terms")
         if all(instruction_like(c.quote) for c in answer.citations):
             problems.append("cites-only-instruction-like-text")
-    supported, unsupported = ([], []) if attributed else unsupported_names(plain, passages, question)
+    supported, unsupported = ([], []) if attributed else name_support(plain, passages, question)
     if unsupported and len(unsupported) >= len(supported):
         problems.append("unsupported-names:" + ",".join(unsupported[:5]))
-    passage_text = " ".join(p.text for p in passages).lower()
-    if any(u.lower() not in passage_text for u in _URL.findall(plain)) or _MARKUP.search(plain):
-        problems.append("link-or-markup-not-in-passages")
-    if instructions:
-        said = _ngrams(plain, ECHO_NGRAM)
-        recited = said & set().union(*(_ngrams(t, ECHO_NGRAM) for t in instructions))
-        if recited - _ngrams(passage_text, ECHO_NGRAM):
-            problems.append("echoes-instructions")
+    problems += injection_problems(plain, passages, instructions)
     return problems

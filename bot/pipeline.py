@@ -11,15 +11,19 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from langchain_core.embeddings import Embeddings
+
 from bot import evidence as ev
 from bot.answer import Answer
 from bot.answer.extractive import extractive_answer
-from bot.embed import make_embeddings, topic_overlap
+from bot.embed import make_embeddings
 from bot.lang import detect_language
 from bot.prompts import message
+from bot.query import Query, as_query, parse
 from bot.retrieve import Hit, HybridRetriever, Mode, open_retriever
 from bot.settings import Settings, get_settings
 from bot.text import clean_input, normalize
+from bot.topic import topic_overlap
 
 History = list[tuple[str, str]]  # (user question, bot answer text) pairs, oldest first
 
@@ -48,12 +52,14 @@ class Bot:
         retriever: HybridRetriever | None = None,
         *,
         server=None,
+        embeddings: Embeddings | None = None,
     ) -> None:
         """server: a `bot.autodetect.DetectedServer` to answer with; by default one is looked
-        for (BOT_AUTODETECT) only when no LLM is configured."""
+        for (BOT_AUTODETECT) only when no LLM is configured. embeddings: the question and
+        sentence embedder (by default the configured one; tests pass a fake)."""
         self.settings = settings or get_settings()
-        self.retriever = retriever or open_retriever(self.settings)
-        self.embeddings = make_embeddings(self.settings)
+        self.embeddings = embeddings or make_embeddings(self.settings)
+        self.retriever = retriever or open_retriever(self.settings, embeddings=self.embeddings)
         self._llm = None
         self._llm_error: str | None = None
         self.detected = None  # the local server found by autodetection, when it answers
@@ -99,11 +105,11 @@ class Bot:
             notices.append(message("truncated", lang, limit=limit))
         return question, lang, notices
 
-    def retrieve(self, question: str, k: int | None = None, mode: Mode | None = None) -> list[Hit]:
+    def retrieve(self, question: Query | str, k: int | None = None, mode: Mode | None = None) -> list[Hit]:
         return self.retriever.search(question, k=k or self.settings.top_k, mode=mode)
 
     def weigh(
-        self, question: str, hits: list[Hit], lang: str, judged: str | None = None
+        self, question: Query | str, hits: list[Hit], lang: str, judged: Query | str | None = None
     ) -> tuple[list[ev.Evidence], ev.Judgement]:
         """Sentences scored against `question`; the refusal judged against `judged` (default the same).
 
@@ -112,11 +118,12 @@ class Bot:
         """
         from bot.sentence_vectors import for_index
 
-        judged = judged or question
+        question = as_query(question)
+        judged = as_query(judged) if judged is not None else question
         # Sentence and passage vectors stored at ingest: a question embeds only itself.
         embeddings, stored = for_index(self.settings, self.embeddings)
-        ranked = ev.score(question, ev.collect(hits), embeddings, self.retriever.lexical)
-        overlap = topic_overlap().best(judged, [h.doc.page_content for h in hits[:3]], stored=stored)
+        ranked = ev.score_sentences(question, ev.collect(hits), embeddings, self.retriever.lexical)
+        overlap = topic_overlap().best(judged.text, [h.doc.page_content for h in hits[:3]], stored=stored)
         return ranked, ev.judge(judged, ranked, hits, lang, overlap, self.settings.min_topic_overlap)
 
     # -- public entry points ----------------------------------------------------
@@ -176,31 +183,33 @@ class Bot:
             elif llm:
                 standalone = llm.condense(question, history)
 
-        hits = self._with_cited(self.retrieve(standalone, k=k, mode=mode), carried)
-        ranked, judgement = self._weigh(question, standalone, hits, lang, carried)
+        # Read once from here on: every stage takes these, not the strings.
+        typed, asked = parse(question, lang), parse(standalone, lang)
+        hits = self._with_cited(self.retrieve(asked, k=k, mode=mode), carried)
+        ranked, judgement = self._weigh(typed, asked, hits, lang, carried)
         if judgement.value_missing:
             # The asked-for number or date may sit just below the top passages:
             # look three times as deep before saying the articles don't give it
             # (in the candidates the first search pooled: no second search).
-            deeper = self.retriever.search(standalone, k=3 * len(hits) or None, mode=mode, reuse_pool=True)
+            deeper = self.retriever.search(asked, k=3 * len(hits) or None, mode=mode, reuse_pool=True)
             deeper = self._with_cited(deeper, carried)
-            ranked, judgement = self._weigh(question, standalone, deeper, lang, carried)
+            ranked, judgement = self._weigh(typed, asked, deeper, lang, carried)
             hits = deeper if judgement.answerable else hits
         if not judgement.answerable:
             answer = Answer(message("refusal", lang), mode="refusal", lang=lang, refused=True, answerer=self.answerer_label)
         elif llm:
             answer = yield from self._generate(llm, question, standalone, ranked, lang, history)
         else:
-            answer = extractive_answer(ranked, lang, question=question if carried else standalone)
+            answer = extractive_answer(ranked, lang, question=typed if carried else asked)
         answer.question = standalone
         if notices:
             answer.notice = " ".join(filter(None, [*notices, answer.notice]))
         yield Result(answer, hits, ranked, judgement, time.perf_counter() - started)
 
-    def _weigh(self, question, standalone, hits, lang, carried):
+    def _weigh(self, typed: Query, asked: Query, hits: list[Hit], lang: str, carried) -> tuple[list[ev.Evidence], ev.Judgement]:
         if carried is None:
-            return self.weigh(standalone, hits, lang)
-        return self.weigh(question, hits, lang, judged=carried.question)
+            return self.weigh(asked, hits, lang)
+        return self.weigh(typed, hits, lang, judged=asked)
 
     def _with_cited(self, hits: list[Hit], carried) -> list[Hit]:
         """The hits, plus the chunks an earlier turn cited (a follow-up is about them too)."""
@@ -216,11 +225,11 @@ class Bot:
         from bot.answer.llm import LLMError
 
         try:
-            return (yield from llm.stream_answer(standalone, ranked, lang, history))
+            return (yield from llm.stream_answer(standalone, ranked, lang, history, typed=question))
         except LLMError as exc:
             if self.settings.fallback != "extractive":
                 return Answer(str(exc), mode="refusal", lang=lang, refused=True, answerer=llm.label, notice=str(exc))
-            answer = extractive_answer(ranked, lang)
+            answer = extractive_answer(ranked, lang, question=standalone)
             answer.notice = message("fallback", lang, error=str(exc))
             answer.answerer = f"extractive (fallback from {llm.label})"
             answer.trace = {"error": str(exc)}

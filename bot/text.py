@@ -59,6 +59,16 @@ def words(text: str) -> list[str]:
     return [_canonical(t) for t in _TOKEN.findall(normalize(text).lower())]
 
 
+_VALUE_TOKEN = re.compile(r"\$|€|£|\w+(?:[/.,\-]\w+)*")
+
+
+def value_tokens(text: str) -> list[str]:
+    """Lower-cased tokens for reading values: like `words`, but a decimal comma stays inside its
+    number ("1,5 tỷ USD") and currency signs are tokens of their own; not canonicalised
+    ("14-12" stays as written, the date reader needs its separator)."""
+    return _VALUE_TOKEN.findall(normalize(text).lower())
+
+
 def lexical_tokens(text: str) -> list[str]:
     """The BM25 vocabulary of a text: folded syllables, plus the parts of compound tokens.
 

@@ -30,4 +30,87 @@ class Attribution:
     keep_marker_share: float = 0.8
 
 
-ATTRIBUTION = Attribution()
+@dataclass(frozen=True)
+class Retrieval:
+    """bot.retrieve: how the dense and BM25 rankings are fused."""
+
+    # Reciprocal rank fusion's constant (the usual 60: ranks below ~10 weigh alike).
+    rrf_k: int = 60
+    # How much BM25's ranking counts against the embedding's, by the question's
+    # language. The articles are Vietnamese: a Vietnamese question shares their
+    # words, an English one only names and numbers. Measured by the ablation
+    # (python -m eval.ablation): dense beat the hybrid on English questions and
+    # BM25 beat it on Vietnamese ones; these weights took evidence_recall@5 0.78 -> 0.85.
+    bm25_weight_vi: float = 1.2
+    bm25_weight_en: float = 0.3
+
+    def bm25_weight(self, lang: str) -> float:
+        return {"vi": self.bm25_weight_vi, "en": self.bm25_weight_en}.get(lang, 1.0)
+
+
+@dataclass(frozen=True)
+class Weighing:
+    """bot.evidence: how a retrieved sentence is scored against a question."""
+
+    # Embedding a sentence was the costly step before sentence vectors were stored at
+    # ingest; the cut still bounds the work of a question over long chunks.
+    max_candidates: int = 16
+    # relevance = dense (rescaled to 0-1 within the question's candidates)
+    #           + lexical_weight * idf-weighted share of the question's terms
+    #           + rank_weight / sqrt(the chunk's rank)
+    lexical_weight: float = 0.8
+    rank_weight: float = 0.25
+    # A sentence holding the kind of value asked for ("how many" -> a count of the
+    # thing asked about) gains this much, in proportion to the kinds it covers.
+    answer_bonus: float = 0.5
+    # A photo caption repeats the story's names and dates but says little; it
+    # answers only when nothing else does.
+    caption_penalty: float = 0.4
+    # For the refusal check, a sentence holding the asked-for value must also be
+    # about the question: at least this share of the best sentence's relevance.
+    relevant_share: float = 0.5
+    # News prose names its subject once and continues it in the next sentence
+    # ("Neptune Strike will start… The exercise will last 12 days."): a sentence
+    # holding the asked-for value borrows this share of its predecessor's relevance.
+    continuation: float = 0.8
+
+
+@dataclass(frozen=True)
+class Quoting:
+    """bot.answer.extractive.choose: which sentences an answer quotes."""
+
+    max_sentences: int = 3
+    # The sentence right after the best one joins when it scores this share of the best.
+    follow: float = 0.6
+    # A runner-up joins when it scores this share of the best (and, from another
+    # article, adds a term or a value the chosen ones lack).
+    close: float = 0.85
+
+
+@dataclass(frozen=True)
+class Passages:
+    """bot.answer.llm: what a model is shown. A small model on 2 cores reads ~70-150
+    prompt tokens a second and Vietnamese costs about a token per 2-3 characters, so
+    every passage costs the user a second or more; the best three carry the answer
+    (measured: prompts/README.md)."""
+
+    max_passages: int = 3
+    budget_chars: int = 600
+    max_passage_chars: int = 350
+    # Sentences quoted under a generated answer (BOT_LLM_QUOTE).
+    quoted: int = 3
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Every tuned weight of the bot, in one value."""
+
+    attribution: Attribution = Attribution()
+    retrieval: Retrieval = Retrieval()
+    weighing: Weighing = Weighing()
+    quoting: Quoting = Quoting()
+    passages: Passages = Passages()
+
+
+TUNING = Tuning()
+ATTRIBUTION = TUNING.attribution

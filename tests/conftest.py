@@ -23,6 +23,24 @@ SEEDS = REPO_ROOT / "seeds"
 GENEVA_FILES = {"002_5e381044bb73209e.txt", "000_06e006c2fbeffc65.txt"}
 
 
+# What makes a test slow: the e5 model over the seeded index, a browser, a GGUF
+# model, a Chroma server, a subprocess or a build. Every test using one of these is
+# marked `slow`, so `pytest -m "not slow"` (make test-fast) runs the pure logic alone.
+SLOW_FIXTURES = {
+    "seeded_index", "seeded_settings", "shared_bot", "read_only_index", "chroma_server", "server_settings",
+    "server_index", "bot_env", "corpus", "killed", "resumed", "injected_index", "fake_bot", "installed",
+    "make_bot", "local_bot", "server", "llm_server", "extractive", "llm", "browser", "desktop", "served",
+}
+SLOW_MARKERS = {"browser", "llm", "server", "slow"}
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & SLOW_FIXTURES or any(item.get_closest_marker(m) for m in SLOW_MARKERS):
+            item.add_marker(pytest.mark.slow)
+
+
 def make_settings(index_dir: Path, **overrides) -> Settings:
     """Settings isolated from the developer's .env and environment (no LLM unless asked)."""
     values = dict(
@@ -65,6 +83,50 @@ def shared_bot(seeded_index):
     bot = Bot(make_settings(seeded_index, answer_mode="extractive"))
     yield bot
     bot.close()
+
+
+class FakeEmbeddings:
+    """A deterministic stand-in for e5 in pure-logic tests: folded words hashed into 256 dims.
+
+    Texts sharing words are similar, which is all the scoring logic needs to be
+    exercised without loading a model (the real-model tests stay beside these).
+    """
+
+    dim = 256
+
+    def _vector(self, text: str) -> list[float]:
+        import hashlib
+
+        import numpy as np
+
+        from bot.text import lexical_tokens
+
+        v = np.zeros(self.dim)
+        for token in lexical_tokens(text):
+            v[int(hashlib.md5(token.encode()).hexdigest(), 16) % self.dim] += 1.0
+        norm = float(np.linalg.norm(v)) or 1.0
+        return (v / norm).tolist()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [self._vector(t) for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._vector(text)
+
+
+@pytest.fixture
+def fake_embeddings() -> FakeEmbeddings:
+    return FakeEmbeddings()
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch) -> None:
+    """Every test runs without the developer's BOT_*/OPENAI_* variables (a configured model or
+    index must not leak into a test, nor into the subprocesses it starts). Tests that need
+    one set it themselves (monkeypatch or the subprocess env)."""
+    for name in list(os.environ):
+        if name.startswith(("BOT_", "OPENAI_")):
+            monkeypatch.delenv(name, raising=False)
 
 
 def free_port() -> int:

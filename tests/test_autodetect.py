@@ -59,6 +59,7 @@ def fake():
         yield server
 
 
+@pytest.mark.slow
 def test_probe_finds_the_server_and_its_models(fake):
     closed = free_port()
     servers = probe([closed, fake.port])
@@ -69,6 +70,7 @@ def test_probe_finds_the_server_and_its_models(fake):
     assert [r["path"] for r in fake.requests] == ["/v1/models"]
 
 
+@pytest.mark.slow
 def test_probe_passes_over_what_is_not_an_openai_server(fake):
     chroma_like = Listener(404)
     web_page = Listener(200, b"<html>hello</html>")
@@ -84,6 +86,7 @@ def test_probe_passes_over_what_is_not_an_openai_server(fake):
             o.close()
 
 
+@pytest.mark.slow
 def test_probe_stays_within_its_budget_when_a_port_never_answers(fake):
     stalled = Listener(stall=True)
     # A port that accepts but never completes the handshake's reply: a full listen backlog.
@@ -104,6 +107,7 @@ def test_probe_time_with_nothing_listening_is_small():
     assert time.perf_counter() - started < 0.1  # closed loopback ports refuse at once
 
 
+@pytest.mark.slow
 def test_probe_is_loopback_only(fake, monkeypatch):
     seen = []
     original = socket.create_connection

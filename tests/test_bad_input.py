@@ -61,6 +61,7 @@ def test_requests_for_secrets_are_refused(shared_bot, question):
     assert answer.refused and "prompt" in answer.text.lower()
 
 
+@pytest.mark.slow
 def test_large_and_duplicate_articles_are_reported_and_the_rest_indexed(tmp_path):
     corpus = tmp_path / "c"
     corpus.mkdir()

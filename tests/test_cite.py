@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from bot.cite import is_refusal, marker_numbers, resolve
+from bot.cite import is_refusal, marker_numbers, resolve, restates
 from bot.evidence import Evidence
 
 PASSAGES = [
@@ -137,3 +137,17 @@ def test_answers_that_mention_articles_are_not_refusals(raw):
     assert not is_refusal(raw)
     answer = resolve(raw, PASSAGES, "en")
     assert not answer.refused and [c.n for c in answer.citations] == [1]
+
+
+@pytest.mark.parametrize(
+    ("answer", "question", "parrot"),
+    [
+        ("The senior Russian diplomat said Moscow would take [1][2].", "What 'necessary measures' did the senior Russian diplomat say Moscow would take?", True),
+        ("Tổng thống Phần Lan đã trả lời thế nào [1].", "Tổng thống Phần Lan đã trả lời thế nào trước yêu cầu của ông Putin?", True),
+        ("Sergei Lavrov and Antony Blinken [1].", "Who met in Geneva on 21/1?", False),
+        ("The exercise lasts 12 days [1].", "How long does the Neptune Strike exercise last?", False),
+        ("", "Who met in Geneva?", False),
+    ],
+)
+def test_an_answer_that_only_restates_the_question_is_told_apart(answer, question, parrot):
+    assert restates(answer, question) is parrot

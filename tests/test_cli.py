@@ -43,12 +43,14 @@ def test_ask_refuses_plainly(seeded_index):
     assert out.stdout.startswith("The articles don't say.")
 
 
+@pytest.mark.slow
 def test_ask_without_index_says_what_to_do(tmp_path):
     out = run_bot(["ask", "who met in Geneva"], tmp_path / "no-index")
     assert out.returncode == 1
     assert "bot ingest" in out.stderr and "Traceback" not in out.stderr
 
 
+@pytest.mark.slow
 def test_ingest_reports_bad_files_and_summary(tmp_path):
     corpus = tmp_path / "c"
     corpus.mkdir()

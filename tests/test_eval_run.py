@@ -199,6 +199,7 @@ def test_llm_mode_without_a_model_says_how_to_configure_one(bot_env, seeded_inde
     assert result.exit_code == 2 and "BOT_LOCAL_MODEL" in result.stderr
 
 
+@pytest.mark.slow
 def test_fresh_clone_indexes_the_articles_first_and_checks_floors(tmp_path, capsys):
     settings = make_settings(tmp_path / "fresh-index")
     floors = tmp_path / "floors.json"

@@ -247,6 +247,7 @@ def test_utf16_files_are_read_or_named(tmp_path):
 # -- 8. nothing skipped silently; an emptied article goes with --sync -------------------------
 
 
+@pytest.mark.slow
 def test_unreadable_entries_are_listed_by_ingest(tmp_path):
     prefix = _as_user(tmp_path)
     corpus = _small_corpus(tmp_path / "corpus", 1)
@@ -273,6 +274,7 @@ def test_unreadable_entries_are_listed_by_ingest(tmp_path):
     assert out.stdout.startswith("1 added") and "3 failed" in out.stdout
 
 
+@pytest.mark.slow
 def test_article_emptied_on_disk_is_removed_by_sync(tmp_path):
     corpus = _small_corpus(tmp_path / "corpus", 2)
     settings = make_settings(tmp_path / "idx", data_dir=corpus, answer_mode="extractive")
@@ -306,6 +308,7 @@ def test_k_out_of_range_is_refused(tmp_path, k):
     assert out.returncode == 2 and "--k" in out.stderr and "Traceback" not in out.stderr
 
 
+@pytest.mark.slow
 def test_ask_from_another_folder_creates_nothing_and_says_where_it_looked(tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 from conftest import SEEDS, make_settings
 
 from bot.chunk import chunk_article, make_splitter
@@ -50,6 +51,7 @@ def test_unchanged_reingest_keeps_the_bm25_file_and_a_missing_one_is_rebuilt(see
     assert len(BM25Index.load(path)) == _count(seeded_settings)
 
 
+@pytest.mark.slow
 def test_changed_file_replaces_its_chunks(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -69,6 +71,7 @@ def test_changed_file_replaces_its_chunks(tmp_path):
     assert _count(settings) == 2
 
 
+@pytest.mark.slow
 def test_sync_removes_vanished_files(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -85,6 +88,7 @@ def test_sync_removes_vanished_files(tmp_path):
     assert _count(settings) == 1
 
 
+@pytest.mark.slow
 def test_bad_files_are_reported_by_name_and_the_rest_indexed(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()

@@ -18,8 +18,9 @@ from conftest import SEEDS, make_settings
 from fake_openai import FakeOpenAI
 
 from bot.answer import Answer
-from bot.cite import grounding_problems, instruction_like, resolve
+from bot.cite import grounding_problems, resolve
 from bot.evidence import Evidence
+from bot.guard import instruction_like
 from bot.index_dir import articles_dir
 from bot.ingest import ingest
 from bot.pipeline import Bot, Result

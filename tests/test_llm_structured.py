@@ -125,6 +125,62 @@ def test_a_refusal_held_on_the_second_look_quotes_the_value_saying_it_may_not_an
     assert answer.notice == message("may_not_answer", "en") and "model-refused" in answer.flags
 
 
+def test_an_answer_that_only_says_the_question_back_is_the_models_i_dont_know(make_bot, fake):
+    """A small model finding nothing parrots the question with markers: it is asked once more
+    with the best sentence alone, and when it parrots again the bot refuses."""
+    bot = make_bot()
+    question = "What did Lavrov say about the Geneva talks with Blinken?"
+    fake.script("ok", answer=reply("Lavrov said about the Geneva talks with Blinken [1][2].", passages=[1, 2]))
+    _, result = stream_answer(bot, question)
+    assert result.answer.refused and result.answer.trace["refusal"] == "model-echoed"
+    assert result.answer.trace["second_look"] == "refused" and len(fake.chat_requests()) == 2
+
+
+def test_a_parroted_question_answered_on_the_second_look_is_shown(make_bot, fake):
+    bot = make_bot()
+    question = "What did Lavrov say about the Geneva talks with Blinken?"
+    fake.script("ok", answers=[
+        reply("Lavrov said about the Geneva talks with Blinken [1]."),
+        reply("Lavrov held talks with Antony Blinken in Geneva on 21/1."),
+    ])
+    _, result = stream_answer(bot, question)
+    assert result.answer.mode == "llm" and not result.answer.refused, result.answer.trace
+    assert result.answer.trace["refusal"] == "model-echoed" and result.answer.trace["second_look"] == "answered"
+
+
+def test_a_parroted_question_with_the_value_in_the_evidence_gets_the_second_look(make_bot, fake):
+    bot = make_bot()
+    fake.script("ok", answers=[reply("The Neptune Strike exercise will last [1]."), reply("It will last 12 days.")])
+    _, result = stream_answer(bot, DRILL)
+    assert result.answer.mode == "llm" and "12" in result.answer.text
+    assert result.answer.trace["second_look"] == "answered"
+
+
+def test_an_answer_without_the_asked_for_number_gets_the_judges_sentence(make_bot, fake):
+    """"How many days…?" answered with no number, while the judge holds "12 ngày": the model
+    rested on the wrong passage; shown the judge's sentence alone, it answers."""
+    bot = make_bot()
+    fake.script("ok", answers=[reply("The exercise is a NATO drill in the Mediterranean."), reply("It will last 12 days.")])
+    _, result = stream_answer(bot, DRILL)
+    answer = result.answer
+    assert answer.mode == "llm" and "12" in answer.text
+    assert answer.trace["missed_value"] and answer.trace["second_look"] == "answered"
+    assert "12 ngày" in fake.chat_requests()[1]["body"]["messages"][-1]["content"]
+
+
+def test_quotes_under_a_generated_answer_come_from_the_files_it_rests_on(make_bot, fake):
+    """The model's passage and the judge's best sentence are the proof; no third article for nothing.
+    (Three articles tell of the Putin-Biden call; the extractive answer quotes all three.)"""
+    question = "putin hoi dam truc tuyen voi tong thong my biden ngay nao?"
+    bot = make_bot()
+    fake.script("ok", answer=reply("Ông Putin hội đàm trực tuyến với Tổng thống Mỹ Joe Biden ngày 7-12.", passages=[1]))
+    _, result = stream_answer(bot, question)
+    answer = result.answer
+    assert answer.mode == "llm"
+    rests_on = {c.source for c in answer.citations if f"[{c.n}]" in answer.text.split("\n")[0]}
+    assert {c.source for c in answer.citations} <= rests_on | {result.evidence[0].source}
+
+
 def test_an_answer_in_the_wrong_language_is_asked_for_again(make_bot, fake):
     bot = make_bot()
     vietnamese = reply("Ngoại trưởng Sergei Lavrov và người đồng cấp Antony Blinken đã gặp nhau tại Geneva.")

@@ -158,6 +158,7 @@ def files_under(path: Path) -> list[str]:
     return sorted(str(p.relative_to(path)) for p in path.rglob("*") if p.is_file() or p.is_symlink())
 
 
+@pytest.mark.slow
 def test_good_download_lands_in_the_hugging_face_cache(hub, cache, monkeypatch):
     monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)  # the library's endpoint setting
     path = pull(entry(), progress=False)
@@ -182,6 +183,7 @@ def test_good_download_lands_in_the_hugging_face_cache(hub, cache, monkeypatch):
     assert [r for r in hub.requests if "/api/" not in r[1]] == []
 
 
+@pytest.mark.slow
 def test_interrupted_download_resumes_with_a_range_request(hub, cache, monkeypatch):
     from huggingface_hub import constants
 
@@ -203,6 +205,7 @@ def test_interrupted_download_resumes_with_a_range_request(hub, cache, monkeypat
     assert not partial.exists()
 
 
+@pytest.mark.slow
 def test_partial_file_left_by_a_killed_pull_is_resumed(hub, cache):
     blobs = cache / f"models--{REPO.replace('/', '--')}" / "blobs"
     blobs.mkdir(parents=True)
@@ -212,6 +215,7 @@ def test_partial_file_left_by_a_killed_pull_is_resumed(hub, cache):
     assert [r[2] for r in hub.cdn_gets()] == ["bytes=1000-"]
 
 
+@pytest.mark.slow
 def test_wrong_checksum_is_rejected_and_the_file_removed(cache):
     corrupt = DATA[:-1] + b"\x00"  # same size, one byte differs
     server = FakeHub(data=corrupt, linked_etag=SHA)  # the Hub's header is right, the bytes are not
@@ -223,6 +227,7 @@ def test_wrong_checksum_is_rejected_and_the_file_removed(cache):
     assert [f for f in files_under(cache) if "blobs" in f or "snapshots" in f] == []
 
 
+@pytest.mark.slow
 def test_upstream_file_that_changed_is_refused_before_downloading(cache):
     other = b"GGUF" + b"\x01" * (len(DATA) - 4)
     server = FakeHub(data=other, linked_etag=hashlib.sha256(other).hexdigest())
@@ -259,6 +264,7 @@ def cli(*args, env_extra: dict) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_cli_pull_offline_prints_one_line_and_exits_nonzero(tmp_path):
     cache = tmp_path / "hf"
     closed = f"http://127.0.0.1:{free_port()}"
@@ -277,6 +283,7 @@ def test_cli_pull_offline_prints_one_line_and_exits_nonzero(tmp_path):
     assert unknown.returncode != 0 and "qwen2.5-coder-1.5b" in unknown.stderr
 
 
+@pytest.mark.slow
 def test_cli_model_list_shows_catalogue_and_cached_ggufs(hub, cache):
     pull(entry(), endpoint=hub.endpoint, progress=False)
     done = cli(

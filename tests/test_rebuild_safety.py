@@ -20,6 +20,7 @@ def _victim(tmp_path):
     return victim
 
 
+@pytest.mark.slow
 def test_rebuild_in_a_folder_holding_user_files_keeps_them(tmp_path):
     victim = _victim(tmp_path)
     before = sorted(p.name for p in victim.iterdir())
@@ -33,6 +34,7 @@ def test_rebuild_in_a_folder_holding_user_files_keeps_them(tmp_path):
     assert "5 added" in again.stdout  # rebuilt from scratch, not merely kept
 
 
+@pytest.mark.slow
 def test_rebuild_refuses_an_unmarked_folder_of_foreign_files(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
@@ -76,6 +78,7 @@ def test_rebuild_never_follows_a_symlink_out_of_the_folder(tmp_path):
     assert (outside / "precious.txt").exists()
 
 
+@pytest.mark.slow
 def test_rebuild_with_index_dir_pointing_at_a_file_says_so(tmp_path):
     target = tmp_path / "file.txt"
     target.write_text("data")

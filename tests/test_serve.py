@@ -239,6 +239,7 @@ def test_concurrent_clients_each_get_their_own_answer(server):
     assert results[0][0] == results[2][0] == results[4][0]
 
 
+@pytest.mark.slow
 def test_cli_serve_refuses_an_open_host_without_a_key():
     import os
     import subprocess

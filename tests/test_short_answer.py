@@ -6,8 +6,8 @@ import pytest
 
 from bot.answer.extractive import parts
 from bot.evidence import asks_done, plan_only
-from bot.expect import expectation
-from bot.short import has_person, names, short_answer
+from bot.names import has_person, names
+from bot.short import short_answer
 from bot.tables import read_table
 from bot.text import fold
 
@@ -54,7 +54,7 @@ def test_names_skip_vietnamese_words_modifiers_and_names_the_question_gives():
     assert [n.text for n in names(GENEVA)] == ["Sergei Lavrov", "Antony Blinken", "Geneva"]
     spokesman = "Phát ngôn viên của Tổng thống Nga Vladimir Putin đã giải thích cách tổ chức Hiệp ước Bắc Đại Tây Dương (NATO) tạo ra tình huống."
     # Putin is named by the question; NATO is only a gloss in parentheses: no one answers "what is his name?".
-    assert not has_person(spokesman, expectation("phat ngon vien cua tong thong putin ten la gi?"))
+    assert not has_person(spokesman, "phat ngon vien cua tong thong putin ten la gi?")
     named_after = "Nhóm Rasmussen Global (được đặt tên theo người sáng lập, cựu lãnh đạo NATO Anders Fogh Rasmussen) lên tiếng."
     assert "Anders Fogh Rasmussen" in short_answer("Who is the Rasmussen Global policy group named after?", [named_after], "en").text
 

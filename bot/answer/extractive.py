@@ -12,26 +12,40 @@ import re
 from dataclasses import replace
 from functools import cache
 
+from bot.anchors import anchors
 from bot.answer import Answer, Citation
-from bot.evidence import Evidence, anchors, covers, follows, rerank
+from bot.evidence import Evidence, covers, follows, rerank
 from bot.expect import expectation
 from bot.prompts import message
+from bot.query import Query, as_query
 from bot.short import KINDS, Short, short_answer, spans
 from bot.tables import read_table
-from bot.text import fold
+from bot.text import fold, lexical_tokens, words
+from bot.tuning import TUNING
 
 _MARKERS = re.compile(r"\s*\[\d+\]")
 
 
-def choose(ranked: list[Evidence], max_sentences: int = 3, close: float = 0.85, follow: float = 0.6) -> list[Evidence]:
+def choose(
+    ranked: list[Evidence],
+    max_sentences: int = TUNING.quoting.max_sentences,
+    close: float = TUNING.quoting.close,
+    follow: float = TUNING.quoting.follow,
+    question: Query | str = "",
+    lang: str = "vi",
+) -> list[Evidence]:
     """The best sentence, plus at most two that complete it.
 
     News prose names its subject in one sentence and goes on about it in the
     next ("Ryabkov said … Asked about these steps, he said it all depends on
     …"), so the sentence right after the best one joins it when it is fairly
     relevant on its own (`follow` of the best score). Runners-up join only when
-    they score close to the best and say something it does not (a question
-    spanning two passages or two files); else one sentence is the short answer.
+    they score close to the best and, when they come from another article, say
+    something the chosen ones do not: a word or name of the question, or
+    another value of the kind it asks for (a second candidate person, date…).
+    A runner-up from another article that only repeats what the best one holds
+    is that article's telling of the same fact, and citing it points the reader
+    at a second file for nothing.
     """
     if not ranked:
         return []
@@ -41,13 +55,43 @@ def choose(ranked: list[Evidence], max_sentences: int = 3, close: float = 0.85, 
     nxt = next((e for e in others if follows(e, best)), None)
     if nxt is not None and nxt.score >= follow * best.score and not nxt.caption:
         chosen.append(nxt)
+    query = as_query(question) if question else None
+    asked = _asked_terms(query)
+    covered = set().union(*(_held(e, asked, query, lang) for e in chosen))
     for e in others:
         if len(chosen) >= max_sentences or e.score < close * best.score:
             break
-        if e not in chosen:
-            chosen.append(e)
+        if e in chosen:
+            continue
+        held = _held(e, asked, query, lang)
+        new = held - covered
+        if any(t.startswith("value:") for t in covered):
+            # The slot is filled: another article's other value competes with it, it does not complete it.
+            new = {t for t in new if not t.startswith("value:")}
+        if query and e.source not in {c.source for c in chosen} and not new:
+            continue
+        chosen.append(e)
+        covered |= held
     # Read in article order when the quotes come from one article.
     return sorted(chosen, key=lambda e: (e.source, e.start)) if len({e.source for e in chosen}) == 1 else chosen
+
+
+def _asked_terms(query: Query | None) -> frozenset[str]:
+    """The question's content words and names, folded: what a quoted sentence can add."""
+    if query is None:
+        return frozenset()
+    return frozenset(query.content) | {" ".join(a) for a in query.anchors}
+
+
+def _held(e: Evidence, asked: frozenset[str], query: Query | None, lang: str) -> set[str]:
+    """Which of the asked terms the sentence holds, and which values of the asked-for kinds."""
+    if query is None:
+        return set()
+    tokens = [fold(t) for t in words(e.text)]
+    text = f" {' '.join(tokens)} "
+    present = set(lexical_tokens(e.text)) | set(tokens)
+    held = {t for t in asked if (f" {t} " in text if " " in t else t in present)}
+    return held | {"value:" + fold(s.text) for s in spans(query.text, e.text, lang)}
 
 
 # -- questions in several parts ------------------------------------------------------
@@ -100,14 +144,17 @@ def parts(question: str) -> list[str]:
 def _best_for(part: str, question: str, ranked: list[Evidence], lang: str, earlier: list[Evidence]) -> Evidence | None:
     """The sentence that best answers one part: relevance to the whole question, the bonus for this part's value.
 
-    A later part leans on an earlier one ("…, and when was it signed?"): a sentence
-    answering an earlier part, or the one right after it, is taken first when it
-    holds this part's value.
+    A later part that names nothing of its own leans on an earlier one ("…, and
+    when was it signed?"): a sentence answering an earlier part, or the one right
+    after it, is taken first when it holds this part's value. A part that names
+    its own subject ("…, and when did Putin call the Finnish president?") must be
+    answered about that subject.
     """
     wanted = expectation(part)
     rescored = rerank([replace(e) for e in ranked], wanted)
-    phrases = anchors(question)
-    if wanted.strict:
+    own = anchors(part)
+    phrases = own or anchors(question)
+    if wanted.strict and not own:
         for e in rescored:
             near = any((e.source, e.start) == (p.source, p.start) or follows(e, p) for p in earlier)
             if near and e.answers & wanted.strict:
@@ -128,7 +175,11 @@ def _cite(chosen: list[Evidence]) -> list[Citation]:
     ]
 
 
-def extractive_answer(ranked: list[Evidence], lang: str, max_sentences: int = 3, question: str = "") -> Answer:
+def extractive_answer(
+    ranked: list[Evidence], lang: str, max_sentences: int = TUNING.quoting.max_sentences, question: Query | str = ""
+) -> Answer:
+    query = as_query(question) if question else None
+    question = query.text if query else ""
     split = parts(question) if question else []
     unsure = False
     short = Short()
@@ -141,7 +192,7 @@ def extractive_answer(ranked: list[Evidence], lang: str, max_sentences: int = 3,
             if e is not None and all((c.source, c.start) != (e.source, e.start) for c in chosen):
                 chosen.append(e)
         if not chosen:
-            chosen = choose(ranked, max_sentences)
+            chosen = choose(ranked, max_sentences, question=query or "", lang=lang)
         citations = _cite(chosen)
         index = {(c.source, c.start): c.n for c in citations}
         pieces, quotes = [], []
@@ -157,7 +208,7 @@ def extractive_answer(ranked: list[Evidence], lang: str, max_sentences: int = 3,
             short = Short("; ".join(pieces), " … ".join(quotes), 1)
         unsure = any(e is None for _, e in picks)
     else:
-        chosen = choose(ranked, max_sentences)
+        chosen = choose(ranked, max_sentences, question=query or "", lang=lang)
         citations = _cite(chosen)
         if question:
             # The best sentence first: the citations are in article order.
@@ -165,8 +216,8 @@ def extractive_answer(ranked: list[Evidence], lang: str, max_sentences: int = 3,
             found = short_answer(question, [c.quote for c in order], lang)
             if found:
                 short = Short(f"{found.text} [{order[found.cited - 1].n}]", found.quote, order[found.cited - 1].n)
-            asked = expectation(question).kinds & set(KINDS)
-            unsure = (bool(asked) and not found) or (bool(ranked) and not covers(ranked[0], anchors(question), lang))
+            asked = query.expects.kinds & set(KINDS)
+            unsure = (bool(asked) and not found) or (bool(ranked) and not covers(ranked[0], list(query.anchors), lang))
     body = " ".join(f"“{c.quote}” [{c.n}]" for c in citations)
     lead = message("unsure", lang) if unsure else message("lead_in", lang)
     text = f"{lead} {body}"

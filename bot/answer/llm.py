@@ -36,7 +36,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
-from bot import cite, redact
+from bot import cite, guard, redact
 from bot.answer import Answer, Citation, Status
 from bot.answer.extractive import choose, extractive_answer
 from bot.answer.language import language_ok
@@ -46,18 +46,17 @@ from bot.evidence import Evidence
 from bot.expect import expectation
 from bot.prompts import load_prompt, message, prompt_table
 from bot.settings import Settings
+from bot.tuning import TUNING
 
 log = logging.getLogger(__name__)
 
 History = Sequence[tuple[str, str]]
 
 # A small local model reads ~70-150 prompt tokens a second on 2 cores, and
-# Vietnamese costs it about a token per 2-3 characters: every passage costs
-# the user a second or more, and the best three carry the answer (measured:
-# prompts/README.md).
-MAX_PASSAGES = 3
-PASSAGES_BUDGET_CHARS = 600
-MAX_PASSAGE_CHARS = 350
+# What the model is shown: bot/tuning.py (Passages), with the measurements.
+MAX_PASSAGES = TUNING.passages.max_passages
+PASSAGES_BUDGET_CHARS = TUNING.passages.budget_chars
+MAX_PASSAGE_CHARS = TUNING.passages.max_passage_chars
 CONDENSE_MAX_TOKENS = 64
 CONDENSE_TURNS = 3
 # The answer is one or two sentences; a JSON reply of that is ~60-120 tokens.
@@ -69,8 +68,7 @@ OPENAI_URL = "https://api.openai.com/v1"
 # token: a 1.5B model on 2 cores needs ~10 s for 450 tokens.
 LOCAL_FIRST_TOKEN_S = 30.0
 DEFAULT_FIRST_TOKEN_S = 10.0
-# Passages quoted under a generated answer (BOT_LLM_QUOTE).
-QUOTED = 3
+QUOTED = TUNING.passages.quoted
 # The worked example as an earlier turn (prompts/example.toml); see prompts/README.md for the measurement.
 USE_EXAMPLE = True
 RETRY_AFTER_CAP_S = 30.0
@@ -102,7 +100,7 @@ _QUESTION_VI = re.compile(r"\b(ai|gì|nào|sao|bao nhiêu|đâu|không|chưa|m�
 
 def needs_context(question: str) -> bool:
     """Does this question lean on the conversation ("what did he say after that?")?"""
-    from bot.evidence import anchors
+    from bot.anchors import anchors
 
     q = question.strip()
     if _STRONG_EN.search(q) or _STRONG_VI.search(q) or _LEAD_EN.search(q) or _LEAD_VI.search(q):
@@ -133,7 +131,7 @@ def _clean_turn(answer: str) -> str:
     """A past answer as context for a rewrite: no markers, and no quoted text that addresses a model."""
     from bot.text import sentences
 
-    return " ".join(s.text for s in sentences(cite.strip_markers(answer)) if not cite.instruction_like(s.text))
+    return " ".join(s.text for s in sentences(cite.strip_markers(answer)) if not guard.instruction_like(s.text))
 
 
 def _display_url(url: str) -> str:
@@ -162,7 +160,7 @@ def select_passages(ranked: Sequence[Evidence]) -> tuple[list[Evidence], list[Ev
     for e in ranked:
         if any(e.text == c.text for c in chosen):
             continue
-        if cite.instruction_like(e.text):
+        if guard.instruction_like(e.text):
             withheld.append(e)
             continue
         size = min(len(e.text), MAX_PASSAGE_CHARS)
@@ -186,6 +184,15 @@ def value_holder(ranked: Sequence[Evidence], question: str) -> Evidence | None:
     if not strict:
         return None
     return next((e for e in ranked[:MAX_PASSAGES] if e.answers & strict and not e.caption), None)
+
+
+def misses_number(answer: str, question: str) -> bool:
+    """Does the question ask for a count, duration, amount or year, and the answer hold no
+    number at all? Digits survive translation, so this holds for an English answer too.
+    A bare "when" is left out: "once Moscow has a reply" answers it without a date."""
+    wanted = expectation(question)
+    numeric = wanted.strict & {"quantity", "duration", "money"} or (wanted.year_only and "date" in wanted.strict)
+    return bool(numeric) and not re.search(r"\d", cite.strip_markers(answer))
 
 
 @dataclass
@@ -455,9 +462,19 @@ class LLMAnswerer:
     # -- answering -----------------------------------------------------------
 
     def stream_answer(
-        self, question: str, ranked: Sequence[Evidence], lang: str, history: History | None = None
+        self,
+        question: str,
+        ranked: Sequence[Evidence],
+        lang: str,
+        history: History | None = None,
+        *,
+        typed: str | None = None,
     ) -> Events:
         """Yield status and the answer's text as it arrives; return the final Answer (citations resolved).
+
+        `typed`: the question as the user typed it, when `question` is a follow-up made
+        standalone; a reply only saying back what the user typed is no answer, while
+        names the conversation carried in may rightly be the answer's subject.
 
         `history` is not sent: the question is already standalone (see
         `condense`), and past answers would only cost prompt time.
@@ -474,22 +491,29 @@ class LLMAnswerer:
         gen = yield from self._generate(question, passages, lang, trace, show=True)
         reply = gen.reply
 
-        if self._refused(reply):
-            answer = self._second_look(question, ranked, passages, lang, trace)
+        typed = typed or question
+        if self._refused(reply, typed):
+            echoed = reply.answerable is not False and cite.restates(reply.answer, typed)
+            answer = self._second_look(question, ranked, passages, lang, trace, echoed=echoed, typed=typed)
+        elif misses_number(reply.answer, question) and value_holder(ranked, question) is not None:
+            # "Since what year…?" answered with a sentence holding no year, while the judge
+            # holds one: the model rested on the wrong passage. Shown that one, asked again.
+            trace["missed_value"] = True
+            answer = self._second_look(question, ranked, passages, lang, trace, typed=typed)
         else:
             answer = self._grounded(reply, question, passages, lang, trace, ranked)
             if answer is not None and not language_ok(reply.answer, lang):
                 # One more try, told plainly; then shown, flagged.
                 trace["language_retry"] = True
                 again = yield from self._generate(question, passages, lang, trace, show=False, insist=True)
-                retried = None if self._refused(again.reply) else self._grounded(
+                retried = None if self._refused(again.reply, typed) else self._grounded(
                     again.reply, question, passages, lang, trace, ranked)
                 if retried is not None and language_ok(again.reply.answer, lang):
                     answer = retried
                 else:
                     answer.flags.append("answer-language-mismatch")
         if answer is None:
-            answer = self._ungrounded(ranked, lang, trace.get("problems") or ["ungrounded"])
+            answer = self._ungrounded(ranked, lang, trace.get("problems") or ["ungrounded"], question)
         if gen.finish == "length":
             answer.flags.append("max-tokens-reached")
         if withheld:
@@ -513,29 +537,43 @@ class LLMAnswerer:
         return gen
 
     @staticmethod
-    def _refused(reply: Reply) -> bool:
+    def _refused(reply: Reply, typed: str) -> bool:
         if reply.answerable is False or not re.search(r"\w", reply.answer):
             return True
-        return cite.is_refusal(reply.answer)
+        return cite.is_refusal(reply.answer) or cite.restates(reply.answer, typed)
 
     def _second_look(
-        self, question: str, ranked: Sequence[Evidence], passages: Sequence[Evidence], lang: str, trace: dict
+        self,
+        question: str,
+        ranked: Sequence[Evidence],
+        passages: Sequence[Evidence],
+        lang: str,
+        trace: dict,
+        *,
+        echoed: bool = False,
+        typed: str | None = None,
     ) -> Answer:
-        """The model refused. Agree, unless the evidence judge found the asked-for value (see module docstring)."""
+        """The model refused, or only said the question back. Agree, unless the evidence judge
+        found the asked-for value (see module docstring) or the model only echoed: then it is
+        shown that one sentence (the value's, else the best) and asked once more."""
         holder = value_holder(ranked, question)
         refusal = Answer(message("refusal", lang), mode="refusal", lang=lang, refused=True, answerer=self.label)
-        if holder is None:
+        if holder is None and not echoed:
             trace["refusal"] = "model"
             return refusal
-        trace["refusal"] = "model-overruled"
-        focus = [holder]
+        if not trace.get("missed_value"):
+            trace["refusal"] = "model-overruled" if holder is not None else "model-echoed"
+        focus = [holder or passages[0]]
         gen = yield_none(self._generate(question, focus, lang, trace, show=False))
-        if not self._refused(gen.reply):
+        if not self._refused(gen.reply, typed or question):
             answer = self._grounded(gen.reply, question, focus, lang, trace, ranked)
             if answer is not None:
                 trace["second_look"] = "answered"
                 return answer
         trace["second_look"] = "refused"
+        if holder is None:
+            # Twice no answer, and no asked-for value in the evidence to show instead.
+            return refusal
         # The judge holds the value, the model sees no answer: quote it, saying it may not answer.
         answer = extractive_answer([holder], lang)
         answer.answerer = f"extractive ({self.label} found no answer)"
@@ -572,11 +610,13 @@ class LLMAnswerer:
             answer.flags.append(f"citations-attributed:{added}")
         trace["answer"] = reply.answer  # the model's own words, before the quote below
         if self.settings.llm_quote:
-            self._quote_evidence(answer, passages, ranked or passages, lang)
+            self._quote_evidence(answer, passages, ranked or passages, lang, question)
         return answer
 
     @staticmethod
-    def _quote_evidence(answer: Answer, passages: Sequence[Evidence], ranked: Sequence[Evidence], lang: str) -> None:
+    def _quote_evidence(
+        answer: Answer, passages: Sequence[Evidence], ranked: Sequence[Evidence], lang: str, question: str = ""
+    ) -> None:
         """Quote, under the generated words, the sentences the extractive answerer would quote,
         and the one the answer rests on.
 
@@ -589,8 +629,12 @@ class LLMAnswerer:
         numbers = {(p.source, p.start): i for i, p in enumerate(passages, start=1)}
         quoted: list[Citation] = []
         # Text that addresses a model stays out of a generated answer, quotes included.
-        candidates = [e for e in (list(ranked) or list(passages)) if not cite.instruction_like(e.text)]
-        for e in choose(candidates or list(passages)):
+        candidates = [e for e in (list(ranked) or list(passages)) if not guard.instruction_like(e.text)]
+        picked = choose(candidates or list(passages), question=question, lang=lang)
+        # The answer's own passages and the judge's best sentence are the proof; a runner-up
+        # from yet another article hedges for the extractive answer, not for a generated one.
+        files = {c.source for c in answer.citations} | {picked[0].source} if picked else set()
+        for e in (e for e in picked if e.source in files):
             c = by_span.get((e.source, e.start))
             if c is None:
                 n = numbers.get((e.source, e.start)) or len(passages) + 1 + sum(
@@ -632,7 +676,7 @@ class LLMAnswerer:
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         return matrix / np.where(norms == 0, 1, norms)
 
-    def _ungrounded(self, ranked: Sequence[Evidence], lang: str, flags: list[str]) -> Answer:
+    def _ungrounded(self, ranked: Sequence[Evidence], lang: str, flags: list[str], question: str = "") -> Answer:
         """Never show an ungrounded generation as the answer: quote the evidence instead."""
         reason = "its answer was not grounded in the articles: " + flags[0]
         notice = message("fallback", lang, error=reason)
@@ -646,10 +690,10 @@ class LLMAnswerer:
                 notice=notice,
                 flags=["ungrounded", *flags],
             )
-        answer = extractive_answer(list(ranked), lang)
+        answer = extractive_answer(list(ranked), lang, question=question)
         answer.answerer = f"extractive (fallback from {self.label})"
         answer.notice = notice
-        answer.flags = ["ungrounded", *flags]
+        answer.flags = ["ungrounded", *flags, *answer.flags]
         return answer
 
     # -- errors --------------------------------------------------------------

@@ -1,0 +1,79 @@
+"""The names, numbers and dates a question is about, and whether a text holds them.
+
+An answer must be about what the question names: a question about "Macron" is
+not answered by a passage about Putin, however similar their embeddings. Used
+by the evidence judge, the citation check, follow-ups and the short answer.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.lexicon import STOPWORDS, TITLES
+from bot.tables import read_table
+from bot.text import fold, lexical_tokens, normalize, words
+
+_NUMERIC = re.compile(r"\d")
+
+
+def anchors(question: str) -> list[tuple[str, ...]]:
+    """Names, numbers and dates in a question, folded: what an answer must be about.
+
+    Consecutive capitalised words form one name ("Hà Nội" is one place, not the
+    common syllables "hà" and "nội"). A capitalised first word is not taken for
+    a name (every question starts with one) unless it is an acronym.
+    """
+    phrases: list[tuple[str, ...]] = []
+    current: list[str] = []
+    raw: list[str] = []
+    for token in re.findall(r"\w+(?:[/.\-]\w+)*", normalize(question)):
+        # "NATO-Russia" names two things, "S-400" and "21/1" one.
+        raw.extend([token] if _NUMERIC.search(token) else [p for p in token.split("-") if p])
+    for i, token in enumerate(raw):
+        folded = fold(token)
+        is_number = bool(_NUMERIC.search(token))
+        is_name = (i > 0 and token[0].isupper()) or (len(token) > 1 and token.isupper())
+        if (is_name or is_number) and folded not in STOPWORDS | TITLES:
+            if is_number:
+                phrases.append((_canonical_date(folded),))
+            else:
+                current.append(folded)
+                continue
+        if current:
+            phrases.append(tuple(current))
+            current = []
+    if current:
+        phrases.append(tuple(current))
+    return list(dict.fromkeys(phrases))
+
+
+def _canonical_date(token: str) -> str:
+    return words(token)[0] if words(token) else token
+
+
+def exonyms() -> dict[str, list[str]]:
+    """English place names -> their Vietnamese spellings (folded), from bot/data/exonyms.tsv."""
+    return read_table("exonyms.tsv")
+
+
+def anchor_found(phrase: tuple[str, ...], text_tokens: str, vocabulary: set[str], lang: str) -> bool:
+    """Is this name or number in the retrieved text?
+
+    Vietnamese questions spell names as the articles do, so the whole name must
+    occur. English questions name places in English ("Finland" for "Phần Lan")
+    and add titles the articles word differently ("President Putin" for "Tổng
+    thống Nga Vladimir Putin"), so there an exonym or one distinctive word of
+    the name is enough, and titles alone are no name.
+    """
+    if f" {' '.join(phrase)} " in text_tokens:
+        return True
+    if lang != "en":
+        return False
+    spellings = exonyms().get(" ".join(phrase), []) + [s for t in phrase for s in exonyms().get(t, [])]
+    if any(f" {s} " in text_tokens for s in spellings):
+        return True
+    return len(phrase) > 1 and any(t in vocabulary and len(t) > 2 and t not in STOPWORDS | TITLES for t in phrase)
+
+
+def content_terms(question: str) -> list[str]:
+    return [t for t in dict.fromkeys(lexical_tokens(question)) if t not in STOPWORDS]

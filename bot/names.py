@@ -1,0 +1,208 @@
+"""Names in Latin script in a Vietnamese sentence, and which of them answer "who".
+
+The articles write foreign people and organisations in Latin script ("Sergei
+Lavrov", "OSCE"), so a run of capitalised words without Vietnamese diacritics
+is a name. Both the answer-kind check (bot.expect: does a sentence hold a
+person?) and the short answer (bot.short: which one?) read them here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from bot.anchors import anchors
+from bot.lexicon import STOPWORDS
+from bot.tables import read_table
+from bot.text import fold, normalize, words
+
+_NAME_TOKEN = re.compile(r"[A-ZĐ][\w'’]*(?:[.\-][\w'’]+)*")
+# A place in Vietnamese prose follows a preposition of place: "tại Geneva", "tới vùng Khabarovsk Krai".
+PLACE_PREP = re.compile(
+    r"\b(?:tại|ở|tới|đến|sang|từ|về phía|xuống)\s+(?:(?:thủ đô|thành phố|vùng|tỉnh|nước|khu vực|thủ phủ|bang|miền)\s+)?"
+    r"((?:[A-ZĐ][\w\-]*)(?:\s+[A-ZĐ][\w\-.]*)*)(\s*\([^)]{1,40}\))?((?:\s*(?:,|và)\s*(?:[A-ZĐ][\w\-]*)(?:\s+[A-ZĐ][\w\-]*)*)*)"
+)
+# "Who is Wendy Sherman?" / "… là ai?": asks for the role of a person the question names.
+_WHO_IS = re.compile(r"^\s*who (is|was)\b|\bla ai\b")
+
+
+@cache
+def titles() -> dict[str, str]:
+    """Folded Vietnamese title -> English (bot/data/titles.tsv)."""
+    return {fold(k): v[0] for k, v in read_table("titles.tsv").items() if v}
+
+
+@cache
+def _not_names() -> frozenset[str]:
+    places = {w for spellings in read_table("exonyms.tsv").values() for s in spellings for w in s.split()}
+    return frozenset(read_table("not_names.tsv")) | STOPWORDS | places
+
+
+@cache
+def _places() -> frozenset[str]:
+    return frozenset(w for spellings in read_table("exonyms.tsv").values() for s in spellings for w in s.split())
+
+
+@dataclass(frozen=True)
+class Name:
+    text: str
+    start: int
+    end: int
+    titled: bool  # right after a title or "ông/bà": a person
+    acronym: bool  # NATO, OSCE, RT: an organisation
+
+    @property
+    def tokens(self) -> tuple[str, ...]:
+        return tuple(fold(t) for t in re.split(r"[\s]+", self.text))
+
+    @property
+    def person_like(self) -> bool:
+        return self.titled or self.acronym or len(self.tokens) > 1
+
+
+def _latin(token: str) -> bool:
+    return fold(token) == token.lower() and token[0].isalpha()
+
+
+def names(sentence: str) -> list[Name]:
+    """Names in Latin script: runs of capitalised words without Vietnamese diacritics.
+
+    "Ngoại trưởng Nga Sergei Lavrov" gives "Sergei Lavrov": "Nga" (Russia) is a
+    Vietnamese word, as are the capitalised words that open sentences ("Theo").
+    """
+    text = normalize(sentence)
+    out: list[Name] = []
+    run: list[re.Match] = []
+    folded_titles = titles()
+
+    def close() -> None:
+        if not run:
+            return
+        start, end = run[0].start(), run[-1].end()
+        before = fold(text[max(0, start - 60) : start]).split()
+        # "Ngoại trưởng Mỹ Antony Blinken": a country may sit between the title and the name.
+        while before and before[-1] in _places():
+            before.pop()
+        tail = " ".join(before[-4:])
+        titled = any(re.search(rf"(^|\s){re.escape(t)}$", tail) for t in folded_titles)
+        acronym = len(run) == 1 and run[0].group(0).isupper() and len(run[0].group(0)) > 1
+        out.append(Name(text[start:end], start, end, titled, acronym))
+        run.clear()
+
+    last_end = -1
+    for m in _NAME_TOKEN.finditer(text):
+        token = m.group(0).rstrip(".")
+        is_name = _latin(token) and fold(token) not in _not_names() and not token.isdigit()
+        # "NATO-Nga": the Latin part is a name, the Vietnamese part is not.
+        if is_name and "-" in token and fold(token.split("-")[-1]) in _not_names():
+            is_name = False
+        adjacent = run and text[last_end:m.start()].strip() == ""
+        # An acronym is a name of its own: "NATO Anders Fogh Rasmussen" is NATO's former leader.
+        acronym = token.isupper() and len(token) > 1
+        if acronym or (run and run[-1].group(0).isupper() and len(run[-1].group(0)) > 1):
+            adjacent = False
+        if is_name and (adjacent or not run):
+            run.append(m)
+        else:
+            close()
+            if is_name:
+                run.append(m)
+        last_end = m.end()
+    close()
+    return out
+
+
+def _given(question: str) -> tuple[set[str], list[tuple[str, ...]]]:
+    return {fold(t) for t in words(question)}, [a for a in anchors(question) if len(a) > 1]
+
+
+def _named_by(name: Name, question_tokens: set[str], phrases: list[tuple[str, ...]]) -> bool:
+    """Does the question already give this name? ("Putin" gives "Vladimir Putin"; "Rasmussen Global" does
+    not give "Anders Fogh Rasmussen")."""
+    tokens = name.tokens
+    if all(t in question_tokens for t in tokens):
+        return True
+    if tokens[-1] not in question_tokens:
+        return False
+    return not any(tokens[-1] in p and p != tokens for p in phrases)
+
+
+def _place_spans(sentence: str) -> list[tuple[int, int]]:
+    text = normalize(sentence)
+    return [(m.start(1), m.end(3) if m.group(3) else m.end(2) if m.group(2) else m.end(1)) for m in PLACE_PREP.finditer(text)]
+
+
+def _modifier(text: str, name: Name) -> bool:
+    """Is the name only a modifier, not an actor? After "của" (of: "phát ngôn viên của Tổng thống
+    Putin", Putin's spokesman) or the whole of a parenthesis (a gloss: "Hiệp ước Bắc Đại Tây Dương (NATO)")."""
+    before = fold(text[max(0, name.start - 60) : name.start]).split()
+    changed = True
+    while before and changed:
+        changed = False
+        while before and before[-1] in _places():
+            before.pop()
+            changed = True
+        for t in titles():
+            n = len(t.split())
+            if " ".join(before[-n:]) == t:
+                del before[-n:]
+                changed = True
+                break
+    if before and before[-1] in {"cua", "theo"}:  # "của X": X's; "theo X": according to X (a source)
+        return True
+    return text[max(0, name.start - 1) : name.start] == "(" and text[name.end : name.end + 1] == ")"
+
+
+@cache
+def _asks_human() -> re.Pattern:
+    """The question's own slot is a noun for a human being ("which diplomat", "nhà ngoại giao nào",
+    "phát ngôn viên … tên là gì"); a title elsewhere in it ("Who did President Putin call?") is not."""
+    nouns = sorted(read_table("question_words.tsv")["person_nouns"], key=len, reverse=True)
+    n = "(?:" + "|".join(re.escape(x) for x in nouns) + ")"
+    return re.compile(
+        rf"\bwhich (?:\w+ ){{0,2}}{n}\b|\bwho (?:is|was|are|were) (?:the )?(?:\w+ ){{0,2}}{n}\b"
+        rf"|\bai (?:la|lam) {n}\b|\bname of (?:the )?(?:\w+ ){{0,3}}{n}\b|\b{n}(?: \w+){{0,2}} nao\b|\b{n}(?: \w+){{0,4}} ten (?:la )?gi\b"
+    )
+
+
+def asks_for_human(question: str) -> bool:
+    """Does the question ask for a person by a noun for one ("which diplomat", "người phát ngôn nào")?"""
+    return bool(_asks_human().search(" ".join(fold(t) for t in words(question))))
+
+
+def persons(sentence: str, question: str) -> list[Name]:
+    """People and organisations the sentence names as actors, that the question does not name.
+
+    Organisations (acronyms) only when the question does not ask for a human being.
+    """
+    q_tokens, phrases = _given(question)
+    text = normalize(sentence)
+    places = _place_spans(sentence)
+    human = asks_for_human(question)
+    out = []
+    for n in names(sentence):
+        if human and n.acronym:
+            continue
+        if any(s <= n.start < e for s, e in places) and not n.titled:
+            continue
+        if _modifier(text, n):
+            continue
+        if not n.person_like or _named_by(n, q_tokens, phrases):
+            continue
+        out.append(n)
+    return out
+
+
+def has_person(sentence: str, question: str) -> bool:
+    """For "who…": a person or organisation the question does not already name, or, for
+    "Who is Wendy Sherman?", the name it gives with its title ("Thứ trưởng Ngoại giao Mỹ Wendy Sherman")."""
+    if persons(sentence, question):
+        return True
+    if not _WHO_IS.search(fold(question)):
+        return False
+    q_tokens, phrases = _given(question)
+    text = normalize(sentence)
+    return any(
+        n.titled and not _modifier(text, n) and _named_by(n, q_tokens, phrases) for n in names(sentence)
+    )

@@ -1,0 +1,61 @@
+"""A question, read once: its text, language, terms, names and the kind of value it asks for.
+
+Every stage after `Bot.prepare` takes a `Query` instead of a string (retrieve,
+weigh, judge, answer), so the question is normalised, language-detected,
+tokenised and embedded once, by one tokeniser (bot.text.lexical_tokens), and
+every stage reads the same words. Functions that also accept a plain string
+(tests, the eval's helpers) parse it with `as_query`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from langchain_core.embeddings import Embeddings
+
+from bot.anchors import anchors, content_terms
+from bot.expect import Expectation, expectation
+from bot.lang import detect_language
+from bot.text import lexical_tokens, normalize
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str  # normalised (NFC, one space)
+    lang: str  # "en" or "vi"
+    terms: tuple[str, ...]  # folded BM25 terms (bot.text.lexical_tokens)
+    content: tuple[str, ...]  # the terms that carry meaning (stopwords out), each once
+    anchors: tuple[tuple[str, ...], ...]  # names, numbers and dates it is about (bot.anchors)
+    expects: Expectation  # the kinds of value it asks for (bot.expect)
+    # The question's embedding per embedder, computed on first use: the dense search
+    # and the sentence scoring share one (an OpenAI embedding is a paid round trip).
+    _vectors: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def __str__(self) -> str:
+        return self.text
+
+    def vector(self, embeddings: Embeddings) -> list[float]:
+        """The question's embedding by this embedder (or the one it wraps), computed once."""
+        base = getattr(embeddings, "base", embeddings)  # bot.sentence_vectors.StoredEmbeddings
+        key = id(base)
+        if key not in self._vectors:
+            self._vectors[key] = base.embed_query(self.text)
+        return self._vectors[key]
+
+
+def parse(text: str, lang: str | None = None) -> Query:
+    """Read a question once. `lang` when already known (`Bot.prepare` detects it)."""
+    text = " ".join(normalize(text).split())
+    return Query(
+        text=text,
+        lang=lang or detect_language(text),
+        terms=tuple(lexical_tokens(text)),
+        content=tuple(content_terms(text)),
+        anchors=tuple(anchors(text)),
+        expects=expectation(text),
+    )
+
+
+def as_query(question: Query | str) -> Query:
+    """A Query as it is; a string parsed (a caller that passes strings pays the parse each time)."""
+    return question if isinstance(question, Query) else parse(question)

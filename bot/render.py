@@ -1,0 +1,38 @@
+"""An answer as plain text: what `bot ask` and `bot chat` print and the UI's `/chat` API returns.
+
+Its own module because both the CLI and the UI need it: when it lived in
+bot/cli.py, bot/ui.py imported the CLI and the CLI imported the UI (a cycle).
+It imports nothing heavy, so `bot --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.answer import Answer
+
+
+def _words_of(text: str) -> str:
+    """Text without [n] markers and punctuation: "next week [1]; 12 days [2]." reads "next week 12 days"."""
+    text = re.sub(r"\[\d+\]", " ", text)
+    return " ".join(re.sub(r"[^\w/.-]+|(?<!\d)\.|\.(?!\d)", " ", text).split())
+
+
+def format_answer(answer: Answer, show_quotes: bool = True) -> str:
+    """The answer, which answerer gave it, and its citations with quote and offsets."""
+    lines = [answer.text.strip()]
+    short = getattr(answer, "short", "")
+    if short and not _words_of(lines[0]).startswith(_words_of(short)):
+        lines.insert(0, short)  # the short answer first, when the answer text does not open with it
+    if answer.notice:
+        lines.append(f"({answer.notice})")
+    for c in answer.citations:
+        lines.append(f"[{c.n}] {c.source} (chars {c.start}-{c.end})")
+        if show_quotes:
+            lines.append(f"    “{c.quote}”")
+    for flag in answer.flags:
+        lines.append(f"! {flag}")
+    lines.append(f"— answered by: {answer.answerer}")
+    return "\n".join(lines)

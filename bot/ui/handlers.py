@@ -1,0 +1,226 @@
+"""The chat's event functions and each session's state, over one shared Bot.
+
+The browser and the `/chat` API endpoint go through the same answering code:
+the chat shows Markdown with [n] markers, the API returns the plain text the
+CLI prints.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from bot.answer import Answer, Citation, Status
+from bot.pipeline import Bot, History, Result
+from bot.render import format_answer
+from bot.ui.render import SOURCES_PLACEHOLDER, md_escape, md_with_markers, render_answer, render_article, render_sources
+
+# isort: off
+# After bot.settings (through the imports above), which sets the no-telemetry environment defaults gradio's
+# dependencies read on import.
+import gradio as gr
+# isort: on
+
+log = logging.getLogger(__name__)
+
+RETRIEVERS = ("hybrid", "dense", "bm25")
+LLM_MODE = "LLM"
+EXTRACTIVE_MODE = "extractive"
+MAX_K = 10
+
+
+@dataclass
+class Conversation:
+    """One session's conversation: what the chat shows and what the bot is given."""
+
+    messages: list[dict] = field(default_factory=list)  # Chatbot messages {"role", "content"}
+    pairs: History = field(default_factory=list)  # (question, answer text) for follow-ups
+    citations: list[Citation] = field(default_factory=list)  # the latest answer's
+
+
+class ChatHandlers:
+    """The event functions, bound to one shared Bot."""
+
+    def __init__(self, bot: Bot, serial_llm: bool | None = None) -> None:
+        self.bot = bot
+        self.settings = bot.settings
+        self.has_llm = bot.answerer_label != "extractive"
+        # A local model serves one generation at a time (two at once would each
+        # get half the 2 cores and both risk the timeout); extractive answers never wait for it.
+        serial = bool(self.settings.local_model) if serial_llm is None else serial_llm
+        self._llm_lock = threading.Lock() if serial else None
+        # Other models a person may switch to in Settings (local servers' models, pulled GGUFs),
+        # each opened on first use; see `_alternatives`.
+        self.alternatives = _alternatives(bot)
+        self._alt_bots: dict[str, Bot] = {}
+        self._alt_open = threading.Lock()
+        self._alt_local = threading.Lock()
+
+    @property
+    def modes(self) -> list[str]:
+        return [*([LLM_MODE] if self.has_llm else []), *self.alternatives, EXTRACTIVE_MODE]
+
+    @property
+    def mode_choices(self) -> list[tuple[str, str]]:
+        """(what the Settings radio shows, the value the handlers get)."""
+        return [(f"{self.bot.answerer_label}" if m == LLM_MODE else m, m) for m in self.modes]
+
+    def badge(self, mode: str | None) -> str:
+        if mode in self.alternatives:
+            label = mode
+        elif mode == EXTRACTIVE_MODE or not self.has_llm:
+            label = EXTRACTIVE_MODE
+        else:
+            label = self.bot.answerer_label
+        return f'<span class="answerer">Answering with: {html.escape(label)}</span>'
+
+    def _alt_bot(self, mode: str) -> Bot:
+        with self._alt_open:
+            if mode not in self._alt_bots:
+                self._alt_bots[mode] = self.alternatives[mode]()
+            return self._alt_bots[mode]
+
+    def _events(self, question: str, pairs: History, k, retriever, mode) -> Iterator[str | Result]:
+        target, lock = self.bot, self._llm_lock
+        use_llm = self.has_llm and mode != EXTRACTIVE_MODE
+        if mode in self.alternatives:
+            use_llm = True
+            lock = self._alt_local if mode.startswith("local model") else None
+        kwargs = dict(
+            k=max(1, min(MAX_K, int(k or self.settings.top_k))),
+            mode=retriever if retriever in RETRIEVERS else None,
+            use_llm=use_llm,
+        )
+        try:
+            if mode in self.alternatives:
+                target = self._alt_bot(mode)
+            if use_llm and lock is not None:
+                with lock:
+                    yield from target.stream(question, list(pairs), **kwargs)
+            else:
+                yield from target.stream(question, list(pairs), **kwargs)
+        except Exception as exc:  # shown as a plain chat message, never Gradio's red error box
+            log.exception("answering %r failed", question)
+            from bot.store import is_unreachable, unreachable_message
+
+            if is_unreachable(self.settings, exc):
+                # "Please try again" would not help: say which server and what to check.
+                text = unreachable_message(self.settings, exc)
+            else:
+                text = f"Sorry, this question could not be answered ({type(exc).__name__}). Please try again."
+            yield Result(Answer(text, mode="hint", answerer="none", notice=""))
+
+    def _progress(
+        self, question: str, pairs: History, k, retriever, mode, *, show_status: bool = True
+    ) -> Iterator[tuple[str, Result | None]]:
+        """(the answer so far, None) per streamed piece, then (the whole text, the final Result).
+
+        Read to the end (the Result comes last), so a generation lock is released here and now.
+        """
+        partial = ""
+        for event in self._events(question, pairs, k, retriever, mode):
+            if isinstance(event, Result):
+                yield partial, event
+                return
+            if isinstance(event, Status):
+                # Shown in the bubble until the first word arrives ("Waiting for local model …").
+                if show_status:
+                    yield f"_{event.text}_", None
+                continue
+            partial += event
+            yield partial, None
+
+    def take_question(self, question: str, conv: Conversation) -> tuple[gr.Textbox, list[dict], str]:
+        """Show the question at once and lock the box while it is answered."""
+        question = (question or "").strip()
+        messages = list(conv.messages)
+        if question:
+            messages.append({"role": "user", "content": md_escape(question)})
+        return gr.Textbox(value="", interactive=False), messages, question
+
+    def respond(self, question: str, conv: Conversation, k, retriever, mode) -> Iterator[tuple]:
+        """Stream the answer into the chat, then show its sources (a generator: one event per update)."""
+        messages = list(conv.messages)
+        if question:
+            messages.append({"role": "user", "content": md_escape(question)})
+        for partial, result in self._progress(question, conv.pairs, k, retriever, mode):
+            if result is None:
+                shown = [*messages, {"role": "assistant", "content": md_with_markers(partial) + " ▌"}]
+                yield shown, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        answer = result.answer
+        messages.append({"role": "assistant", "content": render_answer(answer)})
+        pairs = list(conv.pairs)
+        if answer.mode != "hint":
+            pairs.append((question, answer.text))
+        new = Conversation(messages=messages, pairs=pairs, citations=list(answer.citations))
+        files = list(dict.fromkeys(c.source for c in answer.citations))
+        first = files[0] if files else None
+        yield (
+            messages,
+            new,
+            render_sources(self.settings, answer),
+            gr.Dropdown(choices=files, value=first, interactive=bool(files)),
+            render_article(self.settings, first, answer.citations),
+        )
+
+    def api_chat(self, question: str, conv: Conversation, k, retriever, mode) -> Iterator[tuple]:
+        """The /chat endpoint: the answer as the CLI prints it; the session keeps the history."""
+        conv = conv or Conversation()
+        question = (question or "").strip()
+        # The API streams the answer's own text only: no progress lines a client would take for it.
+        for partial, result in self._progress(question, conv.pairs, k, retriever, mode, show_status=False):
+            if result is None:
+                yield partial, gr.skip()
+        answer = result.answer
+        pairs = list(conv.pairs)
+        messages = list(conv.messages)
+        if answer.mode != "hint":
+            pairs.append((question, answer.text))
+            messages.append({"role": "user", "content": md_escape(question)})
+        messages.append({"role": "assistant", "content": render_answer(answer)})
+        text = answer.text if answer.mode == "hint" else format_answer(answer)
+        yield text, Conversation(messages, pairs, list(answer.citations))
+
+    def clear(self) -> tuple[Conversation, str, gr.Dropdown, str]:
+        """The chat's Clear button: a new conversation, with nothing cited."""
+        return Conversation(), SOURCES_PLACEHOLDER, gr.Dropdown(choices=[], value=None, interactive=False), ""
+
+    def open_article(self, source: str | None, conv: Conversation) -> str:
+        return render_article(self.settings, source, conv.citations if conv else [])
+
+
+def _alternatives(bot: Bot) -> dict[str, Callable[[], Bot]]:
+    """{choice label: a function opening a Bot for it} for every other model at hand.
+
+    Only with BOT_AUTODETECT on (the default) and an LLM-capable Bot: the models
+    of the local OpenAI-compatible servers found (bot.autodetect) and the
+    catalogue models pulled into the Hugging Face cache. They share the index
+    (the Bot's retriever) and open their model only when first chosen.
+    """
+    settings = bot.settings
+    retriever = getattr(bot, "retriever", None)
+    if retriever is None or not settings.autodetect or settings.answer_mode == "extractive":
+        return {}
+    from bot.autodetect import probe
+    from bot.models import catalogue, pulled_path
+
+    current = getattr(bot, "detected", None)
+    choices: dict[str, Callable[[], Bot]] = {}
+    for server in probe(settings.probe_ports):
+        for model in server.models[:8]:
+            if current is not None and (current.port, current.model) == (server.port, model):
+                continue
+            found = server.with_model(model)
+            choices[found.label()] = lambda found=found: Bot(settings, retriever=retriever, server=found)
+    for name in catalogue():
+        path = pulled_path(name)
+        if path is None or settings.local_model == path:
+            continue
+        local = settings.model_copy(
+            update={"local_model": path, "openai_base_url": None, "openai_api_key": None, "autodetect": False}
+        )
+        choices[f"local model {name} (pulled)"] = lambda local=local: Bot(local, retriever=retriever)
+    return choices
