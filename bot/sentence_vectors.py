@@ -101,12 +101,16 @@ class VectorStore:
         rows = [
             (self._key("passage", t), np.asarray(v, dtype=np.float32).tobytes()) for t, v in zip(texts, vectors)
         ]
+        self._write_many("INSERT OR REPLACE INTO dense (key, vec) VALUES (?, ?)", rows)
+
+    def _write_many(self, sql: str, rows: list[tuple]) -> None:
+        """All rows in one transaction: a killed ingest leaves them all or none."""
         if not rows:
             return
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._db.executemany("INSERT OR REPLACE INTO dense (key, vec) VALUES (?, ?)", rows)
+                self._db.executemany(sql, rows)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -157,16 +161,7 @@ class VectorStore:
             order = np.argsort(idx, kind="stable")
             keep = val[order] != 0
             values.append((key, idx[order][keep].tobytes(), val[order][keep].tobytes()))
-        if not values:
-            return
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.executemany("INSERT OR REPLACE INTO sparse (key, idx, val) VALUES (?, ?, ?)", values)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        self._write_many("INSERT OR REPLACE INTO sparse (key, idx, val) VALUES (?, ?, ?)", values)
 
     def put_sparse(self, text: str, vec: np.ndarray) -> None:
         """Best effort: a read-only or busy index just encodes the passage again next time."""
