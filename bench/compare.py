@@ -45,7 +45,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.run import GENEVA, CpuMeter, child_env, pct, synthetic_chunks, timed_child
+from bench.common import GENEVA, child_env, timed_child
+from bench.corpus import synthetic_chunks
+from bench.report import CpuMeter, pct
 from bot.settings import REPO_ROOT
 
 OUT = Path(__file__).parent / "compare.json"
@@ -290,10 +292,8 @@ def section_ingest(t: Table, baseline: Path, work: Path, n_articles: int, repeat
 def section_bm25(t: Table, work: Path, size: int) -> None:
     from langchain_core.documents import Document
 
-    from bench.corpus import article_text, file_name
-    from bot.chunk import chunk_article, make_splitter
+    from bench.corpus import article_chunks
     from bot.lexical import BM25Index
-    from bot.load import Article
 
     t.section(f"bm25: one new article into a {size:,}-chunk BM25 index (in process)")
     docs = [Document(id=i, page_content=text, metadata=meta) for i, text, meta in synthetic_chunks(size)]
@@ -304,8 +304,7 @@ def section_bm25(t: Table, work: Path, size: int) -> None:
     started = time.perf_counter()
     full.save(path)
     save_s = time.perf_counter() - started
-    text = article_text(5_000_000)
-    new = chunk_article(Article(source=file_name(5_000_000, text), path=Path("x"), text=text), make_splitter(600, 120))
+    new = article_chunks(5_000_000)
     started = time.perf_counter()
     saved = BM25Index.load(path)
     load_s = time.perf_counter() - started

@@ -16,13 +16,19 @@ import argparse
 import hashlib
 import random
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.load import load_articles
 from bot.settings import REPO_ROOT
 from bot.text import sentences
+
+if TYPE_CHECKING:
+    from langchain_core.documents import Document
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 SEEDS = REPO_ROOT / "seeds"
 
@@ -138,6 +144,31 @@ def write_corpus(out: Path, n: int, seed: int = 7, **lengths: int) -> list[Path]
         path.write_text(text, encoding="utf-8")
         paths.append(path)
     return paths
+
+
+def article_chunks(i: int, splitter: RecursiveCharacterTextSplitter | None = None) -> list[Document]:
+    """Synthetic article `i` chunked as `bot ingest` would (600 characters, 120 overlap, the bot's own splitter)."""
+    from bot.chunk import chunk_article, make_splitter
+    from bot.load import Article
+
+    text = article_text(i)
+    name = file_name(i, text)
+    return chunk_article(Article(source=name, path=Path(name), text=text), splitter or make_splitter(600, 120))
+
+
+def synthetic_chunks(count: int, start: int = 1_000_000) -> Iterator[tuple[str, str, dict]]:
+    """(id, text, metadata) of `count` chunks of articles start, start + 1, ...: a large corpus without embedding it."""
+    from bot.chunk import make_splitter
+
+    splitter = make_splitter(600, 120)
+    made, i = 0, start
+    while made < count:
+        for doc in article_chunks(i, splitter):
+            if made == count:
+                return
+            yield doc.id, doc.page_content, doc.metadata
+            made += 1
+        i += 1
 
 
 def main() -> None:
