@@ -35,12 +35,12 @@ def latencies(settings: Settings, retriever: HybridRetriever, qs: list[str]) -> 
         times.append((time.perf_counter() - started) * 1000)
     out = {"query_embedding": pct(times)}
     for mode in ("dense", "bm25", "hybrid"):
-        retriever.search(qs[0], k=5, mode=mode)  # warm-up: first query loads the HNSW index
+        retriever.search(qs[0], k=5, kind=mode)  # warm-up: first query loads the HNSW index
         times = []
         for q in qs:
             clear_embedding_cache(settings)
             started = time.perf_counter()
-            retriever.search(q, k=5, mode=mode)
+            retriever.search(q, k=5, kind=mode)
             times.append((time.perf_counter() - started) * 1000)
         out[mode] = pct(times)
     return out

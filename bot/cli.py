@@ -112,7 +112,7 @@ def ask(question: tuple[str, ...], k: int | None, retriever: str | None, stream:
         result = None
         streamed = False
         # Bytes that are not UTF-8 reach argv as lone surrogates: cleaned before anything sees them.
-        for event in bot.stream(clean_input(" ".join(question)), k=k, mode=retriever):
+        for event in bot.stream(clean_input(" ".join(question)), k=k, retriever=retriever):
             if isinstance(event, Result):
                 result = event
             elif isinstance(event, Status):

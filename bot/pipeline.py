@@ -20,7 +20,7 @@ from bot.embed import make_embeddings
 from bot.lang import detect_language
 from bot.prompts import message
 from bot.query import Query, as_query, parse
-from bot.retrieve import Hit, HybridRetriever, Mode, open_retriever
+from bot.retrieve import Hit, HybridRetriever, RetrieverKind, open_retriever
 from bot.settings import Settings, get_settings
 from bot.text import clean_input, normalize
 from bot.topic import topic_overlap
@@ -105,8 +105,8 @@ class Bot:
             notices.append(message("truncated", lang, limit=limit))
         return question, lang, notices
 
-    def retrieve(self, question: Query | str, k: int | None = None, mode: Mode | None = None) -> list[Hit]:
-        return self.retriever.search(question, k=k or self.settings.top_k, mode=mode)
+    def retrieve(self, question: Query | str, k: int | None = None, retriever: RetrieverKind | None = None) -> list[Hit]:
+        return self.retriever.search(question, k=k or self.settings.top_k, kind=retriever)
 
     def weigh(
         self, question: Query | str, hits: list[Hit], lang: str, judged: Query | str | None = None
@@ -134,12 +134,12 @@ class Bot:
         history: History | None = None,
         *,
         k: int | None = None,
-        mode: Mode | None = None,
+        retriever: RetrieverKind | None = None,
         use_llm: bool | None = None,
     ) -> Result:
         """Answer without streaming; what the CLI and the eval call."""
         result: Result | None = None
-        for event in self.stream(question, history, k=k, mode=mode, use_llm=use_llm):
+        for event in self.stream(question, history, k=k, retriever=retriever, use_llm=use_llm):
             if isinstance(event, Result):
                 result = event
         assert result is not None
@@ -154,7 +154,7 @@ class Bot:
         history: History | None = None,
         *,
         k: int | None = None,
-        mode: Mode | None = None,
+        retriever: RetrieverKind | None = None,
         use_llm: bool | None = None,
     ) -> Iterator[str | Result]:
         """Yield answer text as it is generated, then the final `Result` (citations resolved)."""
@@ -185,13 +185,13 @@ class Bot:
 
         # Read once from here on: every stage takes these, not the strings.
         typed, asked = parse(question, lang), parse(standalone, lang)
-        hits = self._with_cited(self.retrieve(asked, k=k, mode=mode), carried)
+        hits = self._with_cited(self.retrieve(asked, k=k, retriever=retriever), carried)
         ranked, judgement = self._weigh(typed, asked, hits, lang, carried)
         if judgement.value_missing:
             # The asked-for number or date may sit just below the top passages:
             # look three times as deep before saying the articles don't give it
             # (in the candidates the first search pooled: no second search).
-            deeper = self.retriever.search(asked, k=3 * len(hits) or None, mode=mode, reuse_pool=True)
+            deeper = self.retriever.search(asked, k=3 * len(hits) or None, kind=retriever, reuse_pool=True)
             deeper = self._with_cited(deeper, carried)
             ranked, judgement = self._weigh(typed, asked, deeper, lang, carried)
             hits = deeper if judgement.answerable else hits

@@ -29,7 +29,7 @@ from bot.settings import Settings
 from bot.store import IndexUnavailable, all_chunks, store_label, vector_store
 from bot.tuning import TUNING
 
-Mode = Literal["hybrid", "dense", "bm25"]
+RetrieverKind = Literal["hybrid", "dense", "bm25"]  # which side(s) of the index answer
 POOLS_KEPT = 16  # candidate pools a retriever keeps for a deeper look (bot.pipeline)
 
 
@@ -64,7 +64,7 @@ class HybridRetriever(BaseRetriever):
 
     store: Chroma
     lexical: BM25Index
-    mode: Mode = "hybrid"
+    kind: RetrieverKind = "hybrid"
     k: int = 5
     fetch_k: int = 30
 
@@ -74,31 +74,31 @@ class HybridRetriever(BaseRetriever):
     _pools_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def candidates(
-        self, query: Query, fetch: int, mode: Mode
+        self, query: Query, fetch: int, kind: RetrieverKind
     ) -> tuple[list[tuple[Document, float]], list[tuple[Document, float]]]:
         """Both sides' candidates, `fetch` deep: (dense (doc, similarity), lexical (doc, BM25 score))."""
         dense: list[tuple[Document, float]] = []
         lexical: list[tuple[Document, float]] = []
-        if mode in ("hybrid", "dense"):
+        if kind in ("hybrid", "dense"):
             # The query's own embedding, which the sentence scoring reuses (Query.vector).
             # Chroma returns cosine distance; 1 - distance is the similarity.
             vector = query.vector(self.store.embeddings)
             found = self.store.similarity_search_by_vector_with_relevance_scores(vector, k=fetch)
             dense = [(d, 1.0 - dist) for d, dist in found]
-        if mode in ("hybrid", "bm25"):
+        if kind in ("hybrid", "bm25"):
             lexical = self.lexical.search(query.text, fetch)
         return dense, lexical
 
     def search(
-        self, query: Query | str, k: int | None = None, mode: Mode | None = None, *, reuse_pool: bool = False
+        self, query: Query | str, k: int | None = None, kind: RetrieverKind | None = None, *, reuse_pool: bool = False
     ) -> list[Hit]:
         """The top k, fused. With reuse_pool, a pool this retriever fetched for the same
-        query and mode (at least as deep) is ranked again instead of searching."""
+        query and kind (at least as deep) is ranked again instead of searching."""
         query = as_query(query)
         k = k or self.k
-        mode = mode or self.mode
+        kind = kind or self.kind
         fetch = max(self.fetch_k, k)
-        key = (query.text, mode)
+        key = (query.text, kind)
         pool = None
         if reuse_pool:
             with self._pools_lock:
@@ -106,13 +106,13 @@ class HybridRetriever(BaseRetriever):
             if kept is not None and kept[0] >= fetch:
                 pool = kept[1], kept[2]
         if pool is None:
-            pool = self.candidates(query, fetch, mode)
+            pool = self.candidates(query, fetch, kind)
             with self._pools_lock:
                 self._pools[key] = (fetch, *pool)
                 self._pools.move_to_end(key)
                 while len(self._pools) > POOLS_KEPT:
                     self._pools.popitem(last=False)
-        return self.fuse(query, pool[0], pool[1], k, mode, fetch)
+        return self.fuse(query, pool[0], pool[1], k, kind, fetch)
 
     def fuse(
         self,
@@ -120,7 +120,7 @@ class HybridRetriever(BaseRetriever):
         dense: list[tuple[Document, float]],
         lexical: list[tuple[Document, float]],
         k: int,
-        mode: Mode,
+        kind: RetrieverKind,
         fetch: int,
     ) -> list[Hit]:
         hits: dict[str, Hit] = {}
@@ -130,7 +130,7 @@ class HybridRetriever(BaseRetriever):
             hit = hits.setdefault(doc.id, Hit(doc=doc, score=0.0))
             hit.bm25_rank, hit.bm25_score = rank, score
 
-        if mode == "hybrid":
+        if kind == "hybrid":
             weight = TUNING.retrieval.bm25_weight(query.lang)
             fused = reciprocal_rank_fusion([[d.id for d, _ in dense], [d.id for d, _ in lexical]], weights=[1.0, weight])
         else:
@@ -150,7 +150,7 @@ class HybridRetriever(BaseRetriever):
 
 
 def open_retriever(
-    settings: Settings, mode: Mode | None = None, embeddings: Embeddings | None = None
+    settings: Settings, kind: RetrieverKind | None = None, embeddings: Embeddings | None = None
 ) -> HybridRetriever:
     """Open the index for querying; raises IndexUnavailable with what to do."""
     store = vector_store(settings, embeddings or make_embeddings(settings))
@@ -173,4 +173,4 @@ def open_retriever(
         # A read-only index still answers; it just rebuilds at the next start.
         with contextlib.suppress(OSError):
             lexical.save(lexical_path(settings))
-    return HybridRetriever(store=store, lexical=lexical, mode=mode or settings.retriever, k=settings.top_k)
+    return HybridRetriever(store=store, lexical=lexical, kind=kind or settings.retriever, k=settings.top_k)

@@ -130,16 +130,16 @@ def evaluate_item(bot, item: Item, *, k: int, retriever: str, use_llm: bool, ans
             # A follow-up item: its earlier questions are asked first, in one conversation.
             turns = []
             for earlier in item.history:
-                turn = bot.run(earlier, list(turns), k=k, mode=retriever, use_llm=use_llm)
+                turn = bot.run(earlier, list(turns), k=k, retriever=retriever, use_llm=use_llm)
                 turns.append((earlier, turn.answer.text))
             started = time.perf_counter()
-            result = bot.run(item.question, list(turns) or None, k=k, mode=retriever, use_llm=use_llm)
+            result = bot.run(item.question, list(turns) or None, k=k, retriever=retriever, use_llm=use_llm)
             record["latency_s"] = round(time.perf_counter() - started, 4)
         prepared, _, _ = bot.prepare(item.question)
         if result is not None and item.history and result.answer.question:
             prepared = result.answer.question  # the standalone question the follow-up searched
         started = time.perf_counter()
-        ranking = bot.retrieve(prepared, k=max(k, RANK_DEPTH), mode=retriever)
+        ranking = bot.retrieve(prepared, k=max(k, RANK_DEPTH), retriever=retriever)
         if result is None:
             record["latency_s"] = round(time.perf_counter() - started, 4)
         used_ids = [h.doc.id for h in result.hits] if result is not None else [h.doc.id for h in ranking[:k]]

@@ -73,7 +73,7 @@ def test_bm25_is_rebuilt_from_the_server_when_missing(server_index, tmp_path):
     retriever = open_retriever(settings)
     count = vector_store(settings, make_embeddings(settings))._collection.count()
     assert len(retriever.lexical) == count
-    hits = retriever.search("ai gap nhau o geneva ngay 21/1", k=5, mode="bm25")
+    hits = retriever.search("ai gap nhau o geneva ngay 21/1", k=5, kind="bm25")
     assert hits and hits[0].source in GENEVA_FILES
 
 

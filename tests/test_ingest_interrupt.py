@@ -136,7 +136,7 @@ def test_killed_ingest_leaves_an_index_that_answers(killed, corpus, tmp_path):
     name = sorted(done)[0]
     title = (corpus / name).read_text(encoding="utf-8").splitlines()[0]
     for mode in ("bm25", "hybrid"):
-        assert retriever.search(title, k=3, mode=mode)[0].source == name
+        assert retriever.search(title, k=3, kind=mode)[0].source == name
 
 
 def test_resumed_ingest_completes_without_duplicates(resumed, corpus):

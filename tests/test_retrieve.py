@@ -22,7 +22,7 @@ CASES = [
 def test_right_file_in_top_5(shared_bot, question, files, mode):
     if mode == "bm25" and question.startswith(("Which air", "What did the NATO")):
         pytest.skip("English paraphrase of Vietnamese text: BM25 alone has nothing to match")
-    hits = shared_bot.retrieve(question, k=5, mode=mode)
+    hits = shared_bot.retrieve(question, k=5, retriever=mode)
     assert {h.source for h in hits} & files
 
 

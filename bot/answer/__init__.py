@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
-Mode = Literal["extractive", "llm", "refusal", "hint"]
+AnswerKind = Literal["extractive", "llm", "refusal", "hint"]  # what kind of answer this is
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class Status:
 class Answer:
     text: str
     citations: list[Citation] = field(default_factory=list)
-    mode: Mode = "extractive"
+    mode: AnswerKind = "extractive"
     lang: str = "en"
     refused: bool = False
     answerer: str = "extractive"  # a label for people: "extractive", "local model smollm2", ...

@@ -91,7 +91,7 @@ class ChatHandlers:
             lock = self._alt_local if mode.startswith("local model") else None
         kwargs = dict(
             k=max(1, min(MAX_K, int(k or self.settings.top_k))),
-            mode=retriever if retriever in RETRIEVERS else None,
+            retriever=retriever if retriever in RETRIEVERS else None,
             use_llm=use_llm,
         )
         try:
