@@ -367,7 +367,7 @@ def test_llm_failure_shows_the_notice_and_the_fallback_and_settings_apply(browse
         answer = ask(page, STOLTENBERG)
         assert "Stoltenberg" in answer and "Answered by: extractive" in answer
         call = llm.bot.calls[-1]
-        assert (call["k"], call["mode"], call["use_llm"]) == (3, "bm25", False)
+        assert (call["k"], call["retriever"], call["use_llm"]) == (3, "bm25", False)
         assert llm.fake.chat_requests() == []  # the model was not asked
         assert_no_error_shown(page)
     finally:
