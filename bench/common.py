@@ -16,8 +16,11 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 from bot.settings import REPO_ROOT, Settings
+
+CHROMA_START_TIMEOUT_S = 60
 
 QUESTIONS_FILE = REPO_ROOT / "eval" / "qa.jsonl"
 GENEVA = "who met in Geneva on 21/1"
@@ -79,32 +82,38 @@ def clear_embedding_cache(settings: Settings) -> None:
 
 
 @contextlib.contextmanager
-def chroma_server(path: Path) -> Iterator[int]:
-    """`chroma run` on a free loopback port; stopped by its PID."""
+def chroma_server(path: Path, log: IO[bytes] | None = None) -> Iterator[tuple[int, subprocess.Popen]]:
+    """`chroma run` on a free loopback port, data in `path`; yields (port, process).
+
+    Stopped by its PID when the block ends, even when the caller killed it already
+    (the tests' `running_chroma` uses this too). `log` (read and write) keeps its
+    output; a temporary file by default.
+    """
     import httpx
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     chroma = str(Path(sys.executable).parent / "chroma")
-    with tempfile.TemporaryFile() as log:
+    with contextlib.ExitStack() as stack:
+        out = log if log is not None else stack.enter_context(tempfile.TemporaryFile())
         proc = subprocess.Popen(
             [chroma, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-            stdout=log, stderr=subprocess.STDOUT,
+            stdout=out, stderr=subprocess.STDOUT,
         )
         try:
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + CHROMA_START_TIMEOUT_S
             while True:
                 if proc.poll() is not None:
-                    log.seek(0)
-                    raise RuntimeError(f"chroma run exited: {log.read()[-1000:]!r}")
+                    out.seek(0)
+                    raise RuntimeError(f"chroma run exited with {proc.returncode}: {out.read()[-2000:]!r}")
                 with contextlib.suppress(httpx.HTTPError):
                     if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2).status_code == 200:
                         break
                 if time.monotonic() > deadline:
-                    raise RuntimeError("chroma run did not answer within 60 s")
+                    raise RuntimeError(f"chroma run did not answer its heartbeat within {CHROMA_START_TIMEOUT_S} s")
                 time.sleep(0.1)
-            yield port
+            yield port, proc
         finally:
             if proc.poll() is None:
                 proc.terminate()
@@ -112,7 +121,7 @@ def chroma_server(path: Path) -> Iterator[int]:
                     proc.wait(timeout=15)
                 except subprocess.TimeoutExpired:
                     proc.kill()
-                    proc.wait()
+                    proc.wait(timeout=15)
 
 
 def release_embedded_chroma() -> None:

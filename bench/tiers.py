@@ -122,7 +122,7 @@ def bench_tiers(rep: Report, work: Path, sizes: list[int], ingest_index: Path, n
         del retriever
         release_embedded_chroma()
 
-        with chroma_server(tier_dir / "chroma") as port:
+        with chroma_server(tier_dir / "chroma") as (port, _):
             server = settings_for(tier_dir, collection=COLLECTION, chroma_host="127.0.0.1", chroma_port=port)
             started = time.perf_counter()
             retriever = open_retriever(server)

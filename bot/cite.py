@@ -71,9 +71,8 @@ def restates(answer: str, question: str) -> bool:
     """Does the answer only say the question back ("The senior Russian diplomat said Moscow
     would take")? A small model that finds no answer in the passages often parrots the
     question with markers: it is the model's "I don't know", and is read as one."""
-    asked = {t for t in lexical_tokens(question) if t not in STOPWORDS}
-    said = {t for t in lexical_tokens(strip_markers(answer)) if t not in STOPWORDS}
-    return bool(said) and said <= asked
+    said = _content_terms(strip_markers(answer))
+    return bool(said) and said <= _content_terms(question)
 
 
 def is_refusal(text: str, refusals: Iterable[str] | None = None) -> bool:

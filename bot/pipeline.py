@@ -184,7 +184,8 @@ class Bot:
                 standalone = llm.condense(question, history)
 
         # Read once from here on: every stage takes these, not the strings.
-        typed, asked = parse(question, lang), parse(standalone, lang)
+        typed = parse(question, lang)
+        asked = typed if standalone == question else parse(standalone, lang)
         hits = self._with_cited(self.retrieve(asked, k=k, retriever=retriever), carried)
         ranked, judgement = self._weigh(typed, asked, hits, lang, carried)
         if judgement.value_missing:

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 
 from langchain_core.embeddings import Embeddings
 
-from bot.anchors import anchors, content_terms
+from bot.anchors import anchors
 from bot.expect import Expectation, expectation
 from bot.lang import detect_language
+from bot.lexicon import STOPWORDS
 from bot.text import lexical_tokens, normalize
 
 
@@ -46,11 +47,12 @@ class Query:
 def parse(text: str, lang: str | None = None) -> Query:
     """Read a question once. `lang` when already known (`Bot.prepare` detects it)."""
     text = " ".join(normalize(text).split())
+    terms = tuple(lexical_tokens(text))
     return Query(
         text=text,
         lang=lang or detect_language(text),
-        terms=tuple(lexical_tokens(text)),
-        content=tuple(content_terms(text)),
+        terms=terms,
+        content=tuple(dict.fromkeys(t for t in terms if t not in STOPWORDS)),  # bot.anchors.content_terms
         anchors=tuple(anchors(text)),
         expects=expectation(text),
     )

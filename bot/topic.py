@@ -9,12 +9,11 @@ computed here, once.
 
 from __future__ import annotations
 
-import threading
 from collections import OrderedDict
 
 import numpy as np
 
-from bot.e5 import load_e5
+from bot.e5 import ENGINE_LOCK, load_e5
 
 # Latent terms kept per text: the question and its passages must use the same number,
 # at ingest and at question time alike.
@@ -61,7 +60,7 @@ class TopicOverlap:
         self._model = load_e5()
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
-        self._lock = threading.Lock()
+        self._lock = ENGINE_LOCK
         self.encoded = 0  # passages and questions encoded here: for benchmarks and tests
 
     def row(self, text: str) -> tuple[np.ndarray, np.ndarray]:

@@ -6,8 +6,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -129,6 +127,35 @@ def isolated_env(monkeypatch) -> None:
             monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture(scope="module")
+def fake():
+    """The scripted OpenAI-compatible server (tests/fake_openai.py) on loopback, one per test module."""
+    from fake_openai import FakeOpenAI
+
+    with FakeOpenAI() as server:
+        yield server
+
+
+@pytest.fixture
+def make_bot(request, seeded_index, shared_bot, fake):
+    """Bots answering through the fake server, sharing the session's retriever. A test module's
+    `LLM_SETTINGS` are their defaults; a test's keyword arguments override them."""
+    from bot.pipeline import Bot
+
+    bots = []
+
+    def build(**overrides):
+        values = dict(openai_base_url=fake.base_url, answer_mode="llm", **getattr(request.module, "LLM_SETTINGS", {}))
+        values.update(overrides)
+        bot = Bot(make_settings(seeded_index, **values), retriever=shared_bot.retriever)
+        bots.append(bot)
+        return bot
+
+    yield build
+    for bot in bots:
+        bot.close()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -150,46 +177,17 @@ def stream_answer(bot, question: str, history=None) -> tuple[list, object]:
     return pieces, result
 
 
-CHROMA = Path(sys.executable).parent / "chroma"
-CHROMA_START_TIMEOUT_S = 60
 
 
 @contextmanager
 def running_chroma(folder: Path) -> Iterator[tuple[int, subprocess.Popen]]:
     """A real `chroma run` on a free loopback port, its data and log in `folder`; yields (port, process).
 
-    Stopped by its PID when the block ends, even when a test fails or killed it already.
+    The same starter as the benchmarks' (bench.common.chroma_server): stopped by its PID
+    when the block ends, even when a test fails or killed it already.
     """
-    import httpx
+    from bench.common import chroma_server
 
-    port = free_port()
-    log = (folder / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [str(CHROMA), "run", "--path", str(folder / "db"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + CHROMA_START_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"chroma run exited with {proc.returncode}: {(folder / 'server.log').read_text()[-2000:]}")
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"chroma run did not answer its heartbeat within {CHROMA_START_TIMEOUT_S} s")
-            time.sleep(0.2)
-        yield port, proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=15)
-        log.close()
+    with (folder / "server.log").open("w+b") as log, chroma_server(folder / "db", log) as server:
+        yield server
 

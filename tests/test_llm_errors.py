@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 from conftest import GENEVA_FILES, SEEDS, free_port, make_settings, stream_answer
-from fake_openai import FakeOpenAI
 
 from bot.answer.llm import LLMAnswerer, LLMError
 from bot.pipeline import Bot, Result
@@ -27,34 +26,8 @@ QUESTION = "who met in Geneva on 21/1?"
 GOOD = "Sergei Lavrov and Antony Blinken met in Geneva on 21/1 [1]."
 
 
-@pytest.fixture(scope="module")
-def fake():
-    with FakeOpenAI() as server:
-        yield server
-
-
-@pytest.fixture
-def make_bot(seeded_index, shared_bot, fake):
-    """Bots answering through the fake server; they share the session's retriever."""
-    bots: list[Bot] = []
-
-    def build(**overrides) -> Bot:
-        values = dict(
-            openai_base_url=fake.base_url,
-            openai_api_key=KEY,
-            answer_mode="llm",
-            llm_timeout_s=1.0,
-            llm_max_retries=1,
-            max_tokens=64,
-        )
-        values.update(overrides)
-        bot = Bot(make_settings(seeded_index, **values), retriever=shared_bot.retriever)
-        bots.append(bot)
-        return bot
-
-    yield build
-    for bot in bots:
-        bot.close()
+# The defaults of conftest's `make_bot` in this module.
+LLM_SETTINGS = dict(openai_api_key=KEY, llm_timeout_s=1.0, llm_max_retries=1, max_tokens=64)
 
 
 def ask(bot: Bot, question: str = QUESTION, history=None) -> tuple[list[str], Result]:

@@ -17,8 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SEEDS, make_settings, stream_answer
-from fake_openai import FakeOpenAI
+from conftest import SEEDS, stream_answer
 
 from bot.answer import Status
 from bot.pipeline import Bot
@@ -33,26 +32,8 @@ def reply(answer: str, passages=(1,), answerable: bool = True) -> str:
     return json.dumps({"answerable": answerable, "answer": answer, "passages": list(passages)})
 
 
-@pytest.fixture(scope="module")
-def fake():
-    with FakeOpenAI() as server:
-        yield server
-
-
-@pytest.fixture
-def make_bot(seeded_index, shared_bot, fake):
-    bots: list[Bot] = []
-
-    def build(**overrides) -> Bot:
-        values = dict(openai_base_url=fake.base_url, answer_mode="llm", llm_timeout_s=2.0, llm_max_retries=0)
-        values.update(overrides)
-        bot = Bot(make_settings(seeded_index, **values), retriever=shared_bot.retriever)
-        bots.append(bot)
-        return bot
-
-    yield build
-    for bot in bots:
-        bot.close()
+# The defaults of conftest's `make_bot` in this module.
+LLM_SETTINGS = dict(llm_timeout_s=2.0, llm_max_retries=0)
 
 
 def events(bot: Bot, question: str) -> list:

@@ -56,42 +56,38 @@ def choose(
     if nxt is not None and nxt.score >= follow * best.score and not nxt.caption:
         chosen.append(nxt)
     query = as_query(question) if question else None
-    asked = _asked_terms(query)
-    covered = set().union(*(_held(e, asked, query, lang) for e in chosen))
+    terms_seen: set[str] = set()
+    values_seen: set[str] = set()
+    for c in chosen if query else ():
+        terms, values = _held(c, query, lang)
+        terms_seen |= terms
+        values_seen |= values
     for e in others:
         if len(chosen) >= max_sentences or e.score < close * best.score:
             break
         if e in chosen:
             continue
-        held = _held(e, asked, query, lang)
-        new = held - covered
-        if any(t.startswith("value:") for t in covered):
-            # The slot is filled: another article's other value competes with it, it does not complete it.
-            new = {t for t in new if not t.startswith("value:")}
-        if query and e.source not in {c.source for c in chosen} and not new:
-            continue
+        if query:
+            terms, values = _held(e, query, lang)
+            # Once a value fills the slot, another article's other value competes with it, it does not complete it.
+            adds = (terms - terms_seen) or (values if not values_seen else set())
+            if e.source not in {c.source for c in chosen} and not adds:
+                continue
+            terms_seen |= terms
+            values_seen |= values
         chosen.append(e)
-        covered |= held
     # Read in article order when the quotes come from one article.
     return sorted(chosen, key=lambda e: (e.source, e.start)) if len({e.source for e in chosen}) == 1 else chosen
 
 
-def _asked_terms(query: Query | None) -> frozenset[str]:
-    """The question's content words and names, folded: what a quoted sentence can add."""
-    if query is None:
-        return frozenset()
-    return frozenset(query.content) | {" ".join(a) for a in query.anchors}
-
-
-def _held(e: Evidence, asked: frozenset[str], query: Query | None, lang: str) -> set[str]:
-    """Which of the asked terms the sentence holds, and which values of the asked-for kinds."""
-    if query is None:
-        return set()
+def _held(e: Evidence, query: Query, lang: str) -> tuple[set[str], set[str]]:
+    """(the question's content words and names the sentence holds, its values of the asked-for kinds), folded."""
     tokens = [fold(t) for t in words(e.text)]
     text = f" {' '.join(tokens)} "
     present = set(lexical_tokens(e.text)) | set(tokens)
-    held = {t for t in asked if (f" {t} " in text if " " in t else t in present)}
-    return held | {"value:" + fold(s.text) for s in spans(query.text, e.text, lang)}
+    names = {" ".join(a) for a in query.anchors}
+    terms = {t for t in set(query.content) | names if (f" {t} " in text if " " in t else t in present)}
+    return terms, {fold(s.text) for s in spans(query.text, e.text, lang)}
 
 
 # -- questions in several parts ------------------------------------------------------

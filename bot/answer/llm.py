@@ -492,21 +492,19 @@ class LLMAnswerer:
         reply = gen.reply
 
         typed = typed or question
-        if self._refused(reply, typed):
-            echoed = reply.answerable is not False and cite.restates(reply.answer, typed)
-            answer = self._second_look(question, ranked, passages, lang, trace, echoed=echoed, typed=typed)
+        if why := self._no_answer(reply, typed):
+            answer = self._second_look(question, ranked, passages, lang, trace, why=why, typed=typed)
         elif misses_number(reply.answer, question) and value_holder(ranked, question) is not None:
             # "Since what year…?" answered with a sentence holding no year, while the judge
             # holds one: the model rested on the wrong passage. Shown that one, asked again.
-            trace["missed_value"] = True
-            answer = self._second_look(question, ranked, passages, lang, trace, typed=typed)
+            answer = self._second_look(question, ranked, passages, lang, trace, why="missed-value", typed=typed)
         else:
             answer = self._grounded(reply, question, passages, lang, trace, ranked)
             if answer is not None and not language_ok(reply.answer, lang):
                 # One more try, told plainly; then shown, flagged.
                 trace["language_retry"] = True
                 again = yield from self._generate(question, passages, lang, trace, show=False, insist=True)
-                retried = None if self._refused(again.reply, typed) else self._grounded(
+                retried = None if self._no_answer(again.reply, typed) else self._grounded(
                     again.reply, question, passages, lang, trace, ranked)
                 if retried is not None and language_ok(again.reply.answer, lang):
                     answer = retried
@@ -537,10 +535,11 @@ class LLMAnswerer:
         return gen
 
     @staticmethod
-    def _refused(reply: Reply, typed: str) -> bool:
-        if reply.answerable is False or not re.search(r"\w", reply.answer):
-            return True
-        return cite.is_refusal(reply.answer) or cite.restates(reply.answer, typed)
+    def _no_answer(reply: Reply, typed: str) -> str | None:
+        """"refused" (a refusal, in the field or in words), "echoed" (only the question said back), or None."""
+        if reply.answerable is False or not re.search(r"\w", reply.answer) or cite.is_refusal(reply.answer):
+            return "refused"
+        return "echoed" if cite.restates(reply.answer, typed) else None
 
     def _second_look(
         self,
@@ -550,22 +549,25 @@ class LLMAnswerer:
         lang: str,
         trace: dict,
         *,
-        echoed: bool = False,
+        why: str = "refused",
         typed: str | None = None,
     ) -> Answer:
         """The model refused, or only said the question back. Agree, unless the evidence judge
         found the asked-for value (see module docstring) or the model only echoed: then it is
-        shown that one sentence (the value's, else the best) and asked once more."""
+        shown that one sentence (the value's, else the best) and asked once more. `why`:
+        "refused", "echoed" (`_no_answer`), or "missed-value" (no number where one was asked)."""
         holder = value_holder(ranked, question)
         refusal = Answer(message("refusal", lang), mode="refusal", lang=lang, refused=True, answerer=self.label)
-        if holder is None and not echoed:
+        if holder is None and why == "refused":
             trace["refusal"] = "model"
             return refusal
-        if not trace.get("missed_value"):
+        if why == "missed-value":
+            trace["missed_value"] = True
+        else:
             trace["refusal"] = "model-overruled" if holder is not None else "model-echoed"
         focus = [holder or passages[0]]
         gen = yield_none(self._generate(question, focus, lang, trace, show=False))
-        if not self._refused(gen.reply, typed or question):
+        if not self._no_answer(gen.reply, typed or question):
             answer = self._grounded(gen.reply, question, focus, lang, trace, ranked)
             if answer is not None:
                 trace["second_look"] = "answered"
