@@ -151,13 +151,18 @@ def attribute(
     question: str = "",
     embed: Embed | None = None,
     extra_cited: Sequence[int] = (),
+    prefer: Sequence[int] = (),
 ) -> list[SentenceSupport]:
     """Support for each sentence of `answer` among `passages` (see the module docstring).
 
     `extra_cited` are passages the model listed outside the text (the JSON
     reply's "passages"): they count as its markers on every sentence.
+    `prefer`: the passages (1-based) the evidence judge quotes itself.
     """
     parts = split_answer(answer)
+    if len(set(extra_cited)) >= len(passages) > 1:
+        # "passages": [1, 2, 3] out of three names no choice: a small model lists them all.
+        extra_cited = ()
     if not parts or not passages:
         return [SentenceSupport(text=t, model_cited=m) for t, m in parts]
     folded = [fold(normalize(p.text)) for p in passages]
@@ -177,9 +182,12 @@ def attribute(
         s.names = [n for n, _ in names] + nums
         scores: list[float] = []
         holds: list[bool] = []
+        facts: list[set[str]] = []  # the names and numbers of the sentence each passage holds, not given by the question
         for i in range(len(passages)):
             found_names = [n for n, _ in names if _name_in(n, folded[i])]
             found_nums = [n for n in nums if _number_forms(n) & numbers[i]]
+            facts.append({n for n in found_names if not _name_in(n, q_folded)}
+                         | {n for n in found_nums if not _number_forms(n) & q_numbers})
             stated = len(names) + len(nums)
             share = (len(found_names) + len(found_nums)) / stated if stated else 0.0
             own = _content(text)
@@ -202,12 +210,34 @@ def attribute(
         s.similarity = float(sims[row].max()) if embed is not None else 0.0
         ranked = sorted(range(len(passages)), key=lambda i: -scores[i])
         top = max(scores)
-        kept = [n for n in s.model_cited if 1 <= n <= len(passages) and holds[n - 1] and scores[n - 1] >= T.keep_marker_share * top]
-        # Among the passages that support it about as well as the best one, the evidence judge's
-        # order decides: it weighed retrieval, the question's words and the asked-for value.
-        best = [i + 1 for i in range(len(passages)) if holds[i] and scores[i] >= T.keep_marker_share * top][:1]
-        best = best or [i + 1 for i in ranked if holds[i]][:1]
-        s.cited = kept or best
+        near = [i + 1 for i in range(len(passages)) if holds[i] and scores[i] >= T.keep_marker_share * top]
+        kept = [n for n in s.model_cited if n in near]
+        # Among the passages that support it about as well as the best one, the evidence judge
+        # decides: first those it quotes itself, then its order (it weighed retrieval, the
+        # question's words and the asked-for value).
+        best = sorted(near, key=lambda n: n not in prefer)[:1] or [i + 1 for i in ranked if holds[i]][:1]
+        s.cited = _fewest(kept or best, near, facts, [p.source for p in passages])
         s.supported = bool(best) and not s.missing
         out.append(s)
+    return out
+
+
+def _fewest(chosen: list[int], near: list[int], facts: list[set[str]], sources: list[str]) -> list[int]:
+    """The first chosen passage; others of its article that support the sentence about as well;
+    another article's only for a name or number no cited passage holds.
+
+    "Ryabkov and Grushko" rests on the two passages naming one each; "100,000
+    troops", stated by three articles, rests on the one the judge put first.
+    A second article that only shares the sentence's gist points the reader
+    at another file for nothing. Names the question gives prove no passage.
+    """
+    if not chosen:
+        return []
+    out = [chosen[0]]
+    covered = set(facts[chosen[0] - 1])
+    for n in dict.fromkeys([*chosen[1:], *near]):
+        new = facts[n - 1] - covered
+        if n not in out and (new or sources[n - 1] in {sources[m - 1] for m in out}):
+            out.append(n)
+            covered |= new
     return out

@@ -191,11 +191,13 @@ def _numbers_followed_by(tokens: list[str], accept, exclude: frozenset[str]) -> 
 def has_quantity(sentence: str, exp: Expectation) -> bool:
     tokens = value_tokens(sentence)
     if exp.units:
-        folded = [fold(t) for t in tokens]
         for i, token in enumerate(tokens):
             if not _is_number(token) or fold(token) in exp.question_tokens or _DATE_TOKEN.match(token):
                 continue
-            window = " ".join(folded[i + 1 : i + 1 + _UNIT_WINDOW])
+            window = tokens[i + 1 : i + 1 + _UNIT_WINDOW]
+            # "24 giờ sau cuộc đối thoại" counts hours, not talks: the count ends at a time unit.
+            cut = next((j for j, t in enumerate(window) if t.lower() in _DURATION_UNITS), len(window))
+            window = " ".join(fold(t) for t in window[:cut])
             if any(re.search(rf"\b{re.escape(u)}\b", window) for u in exp.units):
                 return True
         return False

@@ -15,6 +15,7 @@ from langchain_core.embeddings import Embeddings
 
 from bot.anchors import anchors
 from bot.expect import Expectation, expectation
+from bot.glossary import vietnamese_phrases
 from bot.lang import detect_language
 from bot.lexicon import STOPWORDS
 from bot.text import lexical_tokens, normalize
@@ -28,12 +29,21 @@ class Query:
     content: tuple[str, ...]  # the terms that carry meaning (stopwords out), each once
     anchors: tuple[tuple[str, ...], ...]  # names, numbers and dates it is about (bot.anchors)
     expects: Expectation  # the kinds of value it asks for (bot.expect)
+    # An English question's words under their Vietnamese spellings (bot.glossary): per word,
+    # its folded phrases of syllables, for BM25 and the judge's word overlap. () in Vietnamese.
+    glossed: tuple[tuple[tuple[str, ...], ...], ...] = ()
     # The question's embedding per embedder, computed on first use: the dense search
     # and the sentence scoring share one (an OpenAI embedding is a paid round trip).
     _vectors: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __str__(self) -> str:
         return self.text
+
+    @property
+    def search_terms(self) -> tuple[str, ...]:
+        """BM25's terms: the question's own, and the syllables of its Vietnamese phrases."""
+        syllables = (s for word in self.glossed for phrase in word for s in phrase)
+        return self.terms + tuple(dict.fromkeys(s for s in syllables if s not in self.terms))
 
     def vector(self, embeddings: Embeddings) -> list[float]:
         """The question's embedding by this embedder (or the one it wraps), computed once."""
@@ -48,13 +58,15 @@ def parse(text: str, lang: str | None = None) -> Query:
     """Read a question once. `lang` when already known (`Bot.prepare` detects it)."""
     text = " ".join(normalize(text).split())
     terms = tuple(lexical_tokens(text))
+    lang = lang or detect_language(text)
     return Query(
         text=text,
-        lang=lang or detect_language(text),
+        lang=lang,
         terms=terms,
         content=tuple(dict.fromkeys(t for t in terms if t not in STOPWORDS)),  # bot.anchors.content_terms
         anchors=tuple(anchors(text)),
         expects=expectation(text),
+        glossed=vietnamese_phrases(terms) if lang == "en" else (),
     )
 
 

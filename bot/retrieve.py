@@ -86,7 +86,7 @@ class HybridRetriever(BaseRetriever):
             found = self.store.similarity_search_by_vector_with_relevance_scores(vector, k=fetch)
             dense = [(d, 1.0 - dist) for d, dist in found]
         if kind in ("hybrid", "bm25"):
-            lexical = self.lexical.search(query.text, fetch, terms=query.terms)
+            lexical = self.lexical.search(query.text, fetch, terms=query.search_terms)
         return dense, lexical
 
     def search(

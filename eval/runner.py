@@ -186,10 +186,14 @@ def _llm_record(answer) -> dict:
     generated = trace.get("answer")
     return {
         "calls": trace.get("calls", []),
+        "passages": trace.get("passages", []),  # what the model was shown first, best first
         "problems": trace.get("problems", []),
         "sentences": trace.get("sentences", []),
         "refusal": trace.get("refusal"),
         "second_look": trace.get("second_look"),
+        "missed_value": bool(trace.get("missed_value")),
+        "elsewhere": bool(trace.get("elsewhere")),  # the answer rested on an article the judge quotes nothing from
+        "ungrounded_first": bool(trace.get("ungrounded_first")),  # the first reply failed grounding
         "language_retry": bool(trace.get("language_retry")),
         "language_ok": None if generated is None else language_ok(generated, answer.lang),
         "error": trace.get("error"),

@@ -70,6 +70,40 @@ def test_the_json_replys_passages_count_as_markers():
     assert s.model_cited == [1] and s.cited == [1]
 
 
+# Two articles telling of one meeting, and a third of another fact.
+GENEVA_AGAIN = Evidence(
+    "Ngoại trưởng Nga Sergei Lavrov và người đồng cấp Mỹ Antony Blinken gặp nhau tại Geneva hôm 21/1.",
+    "000.txt", 900, 990, "c4", 4,
+)
+RYABKOV = Evidence("Thứ trưởng Ngoại giao Nga Sergei Ryabkov dẫn đầu phái đoàn Nga.", "003.txt", 28, 90, "c5", 5)
+GRUSHKO = Evidence("Thứ trưởng Ngoại giao Nga Alexander Grushko phát biểu tại Brussels.", "004.txt", 50, 120, "c6", 6)
+
+
+def test_a_fact_two_articles_state_is_cited_to_one():
+    """Even when the model lists both: a second file for the same words points the reader nowhere new."""
+    (s,) = attribute("Lavrov and Blinken met in Geneva.", [GENEVA, GENEVA_AGAIN], "who met in Geneva?",
+                     extra_cited=[1, 2])
+    assert s.cited == [1]
+
+
+def test_the_judges_own_quote_wins_among_equals():
+    (s,) = attribute("Lavrov and Blinken met in Geneva.", [GENEVA, GENEVA_AGAIN], "who met in Geneva?", prefer=[2])
+    assert s.cited == [2]
+
+
+def test_a_sentence_naming_what_two_articles_hold_cites_both():
+    (s,) = attribute("The two deputy ministers are Sergei Ryabkov and Alexander Grushko.", [RYABKOV, GRUSHKO, DRILL],
+                     "Which two Russian deputy foreign ministers are named?")
+    assert s.supported and s.cited == [1, 2]
+
+
+def test_names_the_question_gives_do_not_pull_in_another_article():
+    """"Geneva" and "21/1" are the question's: they prove nothing about which passage was read."""
+    (s,) = attribute("Lavrov and Blinken met in Geneva on 21/1.", [GENEVA, GENEVA_AGAIN],
+                     "who met in Geneva on 21/1?")
+    assert s.cited == [1]
+
+
 def test_a_sentence_sharing_nothing_with_any_passage_is_unsupported():
     (s,) = support("The weather was pleasant.")
     assert not s.supported and not s.cited

@@ -37,6 +37,13 @@ def test_a_count_needs_the_counted_thing_right_after_the_number():
     assert not satisfied("Binh sĩ Nga tập trận từ ngày 10/2 tới.", wanted)
 
 
+def test_a_count_ends_at_a_time_unit():
+    """"24 giờ sau cuộc đối thoại" counts hours, not talks, though "cuộc" follows within reach."""
+    wanted = expectation("How many rounds of talks were held?")
+    assert not satisfied("Chưa đầy 24 giờ sau cuộc đối thoại, Nga lên tiếng.", wanted)
+    assert satisfied("Cả 3 cuộc đàm phán giữa Nga và phương Tây đều chưa có kết quả.", wanted) == {"quantity"}
+
+
 def test_a_duration_in_the_unit_asked_for():
     assert satisfied("Cuộc gặp kéo dài 1 giờ rưỡi.", expectation("Cuộc gặp kéo dài bao nhiêu giờ?"))
     assert not satisfied("Cuộc tập trận kéo dài 12 ngày.", expectation("Cuộc gặp kéo dài bao nhiêu giờ?"))

@@ -38,7 +38,7 @@ import numpy as np
 
 from bot import cite, guard, redact
 from bot.answer import Answer, Citation, Status
-from bot.answer.extractive import choose, extractive_answer
+from bot.answer.extractive import extractive_answer
 from bot.answer.language import language_ok
 from bot.answer.structured import AnswerStream, Reply, parse_reply, response_format
 from bot.attribute import SentenceSupport, attribute
@@ -184,6 +184,24 @@ def value_holder(ranked: Sequence[Evidence], question: str) -> Evidence | None:
     if not strict:
         return None
     return next((e for e in ranked[:MAX_PASSAGES] if e.answers & strict and not e.caption), None)
+
+
+def judge_quotes(ranked: Sequence[Evidence], lang: str, question: str) -> list[Evidence]:
+    """The sentences the extractive answerer would quote for this question, the best-ranked first.
+
+    They are the evidence judge's answer: the generated one is checked
+    against them (`LLMAnswerer.stream_answer`) and they are quoted under it.
+    Text that addresses a model stays out, quotes included.
+    """
+    candidates = [e for e in ranked if not guard.instruction_like(e.text)]
+    if not candidates:
+        return []
+    by_span = {(e.source, e.start): e for e in candidates}
+    cited = extractive_answer(candidates, lang, question=question).citations
+    picked = [by_span[(c.source, c.start)] for c in cited if (c.source, c.start) in by_span]
+    order = {id(e): i for i, e in enumerate(candidates)}
+    best = min(picked, key=lambda e: order[id(e)], default=None)
+    return [best, *(e for e in picked if e is not best)] if best is not None else []
 
 
 def misses_number(answer: str, question: str) -> bool:
@@ -492,24 +510,37 @@ class LLMAnswerer:
         reply = gen.reply
 
         typed = typed or question
+        judged = judge_quotes(ranked, lang, question)
         if why := self._no_answer(reply, typed):
-            answer = self._second_look(question, ranked, passages, lang, trace, why=why, typed=typed)
+            answer = self._second_look(question, ranked, passages, lang, trace, judged, why=why, typed=typed)
         elif misses_number(reply.answer, question) and value_holder(ranked, question) is not None:
             # "Since what year…?" answered with a sentence holding no year, while the judge
             # holds one: the model rested on the wrong passage. Shown that one, asked again.
-            answer = self._second_look(question, ranked, passages, lang, trace, why="missed-value", typed=typed)
+            answer = self._second_look(question, ranked, passages, lang, trace, judged, why="missed-value", typed=typed)
         else:
-            answer = self._grounded(reply, question, passages, lang, trace, ranked)
+            answer, shown = self._grounded(reply, question, passages, lang, trace, judged), passages
+            elsewhere = answer is not None and not {c.source for c in answer.citations} & {e.source for e in judged}
+            if judged and (answer is None or elsewhere):
+                # The words are not grounded (an invented name or number), or rest on an article the
+                # evidence judge quotes nothing from: a small model copies or mixes in a weaker
+                # passage about as often as it answers from the right one. Shown the judge's best
+                # sentence alone, it is asked again; an answer there wins, else the first stands.
+                trace["elsewhere" if elsewhere else "ungrounded_first"] = True
+                again = self._look_at(question, judged[0], lang, trace, typed, judged)
+                if again is not None:
+                    (answer, reply), shown = again, judged[:1]
             if answer is not None and not language_ok(reply.answer, lang):
                 # One more try, told plainly; then shown, flagged.
                 trace["language_retry"] = True
-                again = yield from self._generate(question, passages, lang, trace, show=False, insist=True)
+                again = yield from self._generate(question, shown, lang, trace, show=False, insist=True)
                 retried = None if self._no_answer(again.reply, typed) else self._grounded(
-                    again.reply, question, passages, lang, trace, ranked)
+                    again.reply, question, shown, lang, trace, judged)
                 if retried is not None and language_ok(again.reply.answer, lang):
                     answer = retried
                 else:
                     answer.flags.append("answer-language-mismatch")
+        if answer is not None and answer.mode == "llm" and self.settings.llm_quote:
+            self._quote_evidence(answer, judged or passages, lang)
         if answer is None:
             answer = self._ungrounded(ranked, lang, trace.get("problems") or ["ungrounded"], question)
         if gen.finish == "length":
@@ -548,6 +579,7 @@ class LLMAnswerer:
         passages: Sequence[Evidence],
         lang: str,
         trace: dict,
+        judged: Sequence[Evidence] = (),
         *,
         why: str = "refused",
         typed: str | None = None,
@@ -568,7 +600,7 @@ class LLMAnswerer:
         focus = [holder or passages[0]]
         gen = yield_none(self._generate(question, focus, lang, trace, show=False))
         if not self._no_answer(gen.reply, typed or question):
-            answer = self._grounded(gen.reply, question, focus, lang, trace, ranked)
+            answer = self._grounded(gen.reply, question, focus, lang, trace, judged)
             if answer is not None:
                 trace["second_look"] = "answered"
                 return answer
@@ -583,6 +615,24 @@ class LLMAnswerer:
         answer.flags.append("model-refused")
         return answer
 
+    def _look_at(
+        self, question: str, passage: Evidence, lang: str, trace: dict, typed: str, judged: Sequence[Evidence]
+    ) -> tuple[Answer, Reply] | None:
+        """The model's answer from `passage` alone, if it finds one there and it is grounded; the
+        trace keeps the first answer's sentences when it does not."""
+        first = ("sentences", "answer", "problems")
+        kept = {key: trace[key] for key in first if key in trace}
+        gen = yield_none(self._generate(question, [passage], lang, trace, show=False))
+        answer = None if self._no_answer(gen.reply, typed) else self._grounded(
+            gen.reply, question, [passage], lang, trace, judged)
+        trace["second_look"] = "answered" if answer is not None else "no-answer"
+        if answer is None:
+            for key in first:
+                trace.pop(key, None)
+            trace.update(kept)
+            return None
+        return answer, gen.reply
+
     def _grounded(
         self,
         reply: Reply,
@@ -590,12 +640,17 @@ class LLMAnswerer:
         passages: Sequence[Evidence],
         lang: str,
         trace: dict,
-        ranked: Sequence[Evidence] = (),
+        judged: Sequence[Evidence] = (),
     ) -> Answer | None:
-        """The reply as a cited Answer, or None (problems in `trace`) when it is not grounded in the passages."""
-        supports = attribute(reply.answer, passages, question, embed=self._embed, extra_cited=reply.passages)
+        """The reply as a cited Answer, or None (problems in `trace`) when it is not grounded in the passages.
+        `judged`: the sentences the evidence judge quotes; attribution prefers them among equals."""
+        spans = {(e.source, e.start) for e in judged}
+        prefer = [i for i, p in enumerate(passages, start=1) if (p.source, p.start) in spans]
+        supports = attribute(
+            reply.answer, passages, question, embed=self._embed, extra_cited=reply.passages, prefer=prefer)
         trace["sentences"] = [
             {"text": s.text, "cited": s.cited, "model_cited": s.model_cited, "missing": s.missing,
+             "cited_spans": [f"{passages[n - 1].source}:{passages[n - 1].start}" for n in s.cited],
              "similarity": round(s.similarity, 4), "supported": s.supported}
             for s in supports
         ]
@@ -610,44 +665,33 @@ class LLMAnswerer:
         added = sum(bool(s.cited) and not (set(s.cited) & set(s.model_cited)) for s in supports)
         if added:
             answer.flags.append(f"citations-attributed:{added}")
-        trace["answer"] = reply.answer  # the model's own words, before the quote below
-        if self.settings.llm_quote:
-            self._quote_evidence(answer, passages, ranked or passages, lang, question)
+        trace["answer"] = reply.answer  # the model's own words, before the quote added under them
         return answer
 
     @staticmethod
-    def _quote_evidence(
-        answer: Answer, passages: Sequence[Evidence], ranked: Sequence[Evidence], lang: str, question: str = ""
-    ) -> None:
-        """Quote, under the generated words, the sentences the extractive answerer would quote,
-        and the one the answer rests on.
+    def _quote_evidence(answer: Answer, judged: Sequence[Evidence], lang: str) -> None:
+        """Quote, under the generated words, the sentences the extractive answerer would quote
+        (`judged`), in the articles the answer rests on and the judge's best one's.
 
         A reader can check a translated answer against the articles' own
         words at a glance (the shape of the extractive answer). The evidence
         judge's choice is always among them: a small model's summary may rest
-        on a weaker passage, and the reader should see the best one.
+        on a weaker passage, and the reader should see the best one. A
+        judge's runner-up from yet another article hedges for the extractive
+        answer, not for a generated one.
         """
         by_span = {(c.source, c.start): c for c in answer.citations}
-        numbers = {(p.source, p.start): i for i, p in enumerate(passages, start=1)}
+        files = {c.source for c in answer.citations} | ({judged[0].source} if judged else set())
         quoted: list[Citation] = []
-        # Text that addresses a model stays out of a generated answer, quotes included.
-        candidates = [e for e in (list(ranked) or list(passages)) if not guard.instruction_like(e.text)]
-        picked = choose(candidates or list(passages), question=question, lang=lang)
-        # The answer's own passages and the judge's best sentence are the proof; a runner-up
-        # from yet another article hedges for the extractive answer, not for a generated one.
-        files = {c.source for c in answer.citations} | {picked[0].source} if picked else set()
-        for e in (e for e in picked if e.source in files):
+        for e in (e for e in judged if e.source in files):
             c = by_span.get((e.source, e.start))
             if c is None:
-                n = numbers.get((e.source, e.start)) or len(passages) + 1 + sum(
-                    c.n > len(passages) for c in answer.citations
-                )
+                n = max((c.n for c in answer.citations), default=0) + 1
                 c = Citation(n=n, source=e.source, quote=e.text, start=e.start, end=e.end, chunk_id=e.chunk_id)
                 answer.citations.append(c)
                 by_span[(e.source, e.start)] = c
             quoted.append(c)
         quoted += [c for c in answer.citations if c not in quoted]
-        answer.citations.sort(key=lambda c: c.n)
         shown = " ".join(f"“{c.quote}” [{c.n}]" for c in quoted[:QUOTED])
         answer.text = f"{answer.text}\n{message('lead_in', lang)} {shown}"
 

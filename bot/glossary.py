@@ -1,0 +1,60 @@
+"""An English question's words under their Vietnamese spellings, for the lexical signals.
+
+The articles are Vietnamese. An English question shares only names and
+numbers with them, so BM25 and the evidence judge's word overlap could not
+see that "drill" is "tập trận" or "warned" is "cảnh báo"; only the
+embedding could, and multilingual-e5-small is weak across languages.
+bot/data/glossary.tsv maps the news vocabulary (read from the articles, not
+from any eval question) to the Vietnamese words for it. An English
+question's phrases (longest first) and words found there become extra
+terms: for each, its folded Vietnamese phrases, each a tuple of syllables,
+because Vietnamese words are written as separate syllables ("tap tran").
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from bot.lexicon import STOPWORDS
+from bot.tables import read_table
+from bot.text import fold, lexical_tokens
+
+# English phrases in the glossary are at most this many words long.
+_MAX_WORDS = 3
+
+
+@cache
+def _glossary() -> dict[tuple[str, ...], tuple[tuple[str, ...], ...]]:
+    """English words (folded tokens) -> their Vietnamese phrases (folded syllables)."""
+    out: dict[tuple[str, ...], tuple[tuple[str, ...], ...]] = {}
+    for english, spellings in read_table("glossary.tsv").items():
+        key = tuple(lexical_tokens(english))
+        if all(t in STOPWORDS for t in key):
+            continue  # "said", "told": in nearly every sentence, they would only add noise
+        phrases = tuple(dict.fromkeys(tuple(lexical_tokens(fold(s))) for s in spellings))
+        if key and phrases:
+            out[key] = tuple(p for p in phrases if p)
+    return out
+
+
+def vietnamese_phrases(tokens: tuple[str, ...]) -> tuple[tuple[tuple[str, ...], ...], ...]:
+    """For each English word or phrase of the question found in the glossary, its Vietnamese
+    phrases (the alternatives for one word stay together: "meeting" is "cuộc gặp" or "cuộc
+    họp", and a sentence holding both holds one word of the question, not two).
+
+    "security guarantees" is looked up whole before "security" and
+    "guarantees" alone: a phrase's translation is not its words' one.
+    """
+    table = _glossary()
+    found: list[tuple[tuple[str, ...], ...]] = []
+    i = 0
+    while i < len(tokens):
+        for n in range(min(_MAX_WORDS, len(tokens) - i), 0, -1):
+            phrases = table.get(tokens[i : i + n])
+            if phrases:
+                found.append(phrases)
+                i += n
+                break
+        else:
+            i += 1
+    return tuple(dict.fromkeys(found))
