@@ -29,6 +29,7 @@ def anchors(question: str) -> list[tuple[str, ...]]:
     for token in re.findall(r"\w+(?:[/.\-]\w+)*", normalize(question)):
         # "NATO-Russia" names two things, "S-400" and "21/1" one.
         raw.extend([token] if _NUMERIC.search(token) else [p for p in token.split("-") if p])
+    raw = _dates_as_written(raw)
     for i, token in enumerate(raw):
         folded = fold(token)
         is_number = bool(_NUMERIC.search(token))
@@ -45,6 +46,40 @@ def anchors(question: str) -> list[tuple[str, ...]]:
     if current:
         phrases.append(tuple(current))
     return list(dict.fromkeys(phrases))
+
+
+_MONTHS = {
+    name: n
+    for n, names in enumerate(
+        [("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",), ("june", "jun"),
+         ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"), ("october", "oct"),
+         ("november", "nov"), ("december", "dec")],
+        start=1,
+    )
+    for name in names
+}
+
+
+def _dates_as_written(tokens: list[str]) -> list[str]:
+    """"10 January" and "January 10" become "10/1", as the articles write a date: the day
+    alone would be any 10 (and "10/1" would not be found by its day)."""
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        month = _MONTHS.get(tokens[i + 1].lower()) if i + 1 < len(tokens) else None
+        if token.isdigit() and 1 <= int(token) <= 31 and month:
+            out.append(f"{int(token)}/{month}")
+            i += 2
+            continue
+        day = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if _MONTHS.get(token.lower()) and token[0].isupper() and day.isdigit() and 1 <= int(day) <= 31:
+            out.append(f"{int(day)}/{_MONTHS[token.lower()]}")
+            i += 2
+            continue
+        out.append(token)
+        i += 1
+    return out
 
 
 def _canonical_date(token: str) -> str:

@@ -168,8 +168,13 @@ def covers(e: Evidence, phrases: list[tuple[str, ...]], lang: str) -> bool:
     half of the question's names and numbers? A sentence holding the asked-for value is an
     answer only about what the question names: where Austin met Reznikov is not answered by a
     place in a sentence about someone else."""
+    return not phrases or anchor_share(e, phrases, lang) >= math.ceil(len(phrases) / 2) / len(phrases)
+
+
+def anchor_share(e: Evidence, phrases: list[tuple[str, ...]], lang: str) -> float:
+    """The share of the question's names and numbers the sentence (with the one before it) holds."""
     if not phrases:
-        return True
+        return 1.0
     tokens = [fold(t) for t in words(f"{e.before} {e.text}")]
     text_tokens, vocabulary = f" {' '.join(tokens)} ", set(tokens)
     # News prose gives a name in full once, then the surname alone ("Lavrov"): a name's last word counts.
@@ -177,7 +182,7 @@ def covers(e: Evidence, phrases: list[tuple[str, ...]], lang: str) -> bool:
         anchor_found(a, text_tokens, vocabulary, lang) or (len(a) > 1 and a[-1] in vocabulary and a[-1] not in STOPWORDS)
         for a in phrases
     )
-    return found >= math.ceil(len(phrases) / 2)
+    return found / len(phrases)
 
 
 def follows(later: Evidence, earlier: Evidence) -> bool:

@@ -100,3 +100,36 @@ def test_each_part_of_a_question_is_answered_about_its_own_subject() -> None:
     assert answer.short.startswith("Sergei Lavrov and Antony Blinken")
     assert answer.short.endswith("14-12") or "14 December" in answer.short
     assert {c.source for c in answer.citations} == {"a.txt", "b.txt"}
+
+
+@pytest.mark.parametrize(
+    ("question", "date"),
+    [
+        ("Who met in Geneva on 21 January?", "21/1"),
+        ("What happened on January 10?", "10/1"),
+        ("Who spoke on 14 Dec?", "14/12"),
+        ("who met in Geneva on 21/1", "21/1"),
+    ],
+)
+def test_an_english_date_is_an_anchor_as_the_articles_write_it(question: str, date: str) -> None:
+    from bot.anchors import anchors
+
+    assert (date,) in anchors(question)
+    assert ("2022",) in anchors("What happened in January 2022?")  # a year stays a year
+
+
+def test_a_part_is_answered_by_the_sentence_naming_more_of_what_it_names() -> None:
+    """Two sentences about as good for "who": the one naming the 10/1 talks with the US answers it."""
+    from bot.answer.extractive import extractive_answer
+
+    presidents = Evidence(
+        "Các cuộc họp đã được tổ chức sau cuộc điện đàm giữa Tổng thống Mỹ Joe Biden và nhà lãnh đạo Nga Vladimir Putin.",
+        "004.txt", 0, 110, "c1", 1, score=1.80, relevance=1.30,
+    )
+    ryabkov = Evidence(
+        "Sergei Ryabkov, người dẫn đầu phái đoàn Nga trong cuộc họp với Mỹ hôm 10/1, đã phát biểu tại Geneva.",
+        "003.txt", 28, 130, "c2", 2, score=1.70, relevance=1.20,
+    )
+    question = "Who headed Russia's delegation in the 10 January talks with the US, and in which city were they held?"
+    answer = extractive_answer([presidents, ryabkov], "en", question=question)
+    assert answer.citations[0].source == "003.txt" and "Ryabkov" in answer.short

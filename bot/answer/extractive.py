@@ -14,7 +14,7 @@ from functools import cache
 
 from bot.anchors import anchors
 from bot.answer import Answer, Citation
-from bot.evidence import Evidence, covers, follows, rerank
+from bot.evidence import Evidence, anchor_share, covers, follows, rerank
 from bot.expect import expectation
 from bot.prompts import message
 from bot.query import Query, as_query
@@ -155,10 +155,14 @@ def _best_for(part: str, question: str, ranked: list[Evidence], lang: str, earli
             near = any((e.source, e.start) == (p.source, p.start) or follows(e, p) for p in earlier)
             if near and e.answers & wanted.strict:
                 return e
-    for e in rescored:
-        if (not wanted.strict or e.answers & wanted.strict) and covers(e, phrases, lang):
-            return e
-    return None
+    fit = [e for e in rescored if (not wanted.strict or e.answers & wanted.strict) and covers(e, phrases, lang)]
+    if not fit:
+        return None
+    # Among those about as good as the best, the one holding more of what the part names is
+    # more about it: "who headed the delegation in the 10/1 talks with the US" is the sentence
+    # naming 10/1, not one of the same article's sentences naming two presidents.
+    near = [e for e in fit if e.score >= TUNING.quoting.close * fit[0].score]
+    return max(near, key=lambda e: anchor_share(e, phrases, lang))
 
 
 # -- the answer -------------------------------------------------------------------------
