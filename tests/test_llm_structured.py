@@ -202,10 +202,11 @@ def test_an_answer_in_the_wrong_language_is_asked_for_again(make_bot, fake):
     assert result.answer.text.startswith("Sergei Lavrov and Antony Blinken met in Geneva")
     assert "answer-language-mismatch" not in result.answer.flags and result.answer.trace["language_retry"]
     assert "must be written in English" in fake.chat_requests()[1]["body"]["messages"][-1]["content"]
-    # Twice in the wrong language: shown, flagged.
+    # Twice in the wrong language: the articles' words in the extractive shape, said why.
     fake.script("ok", answer=vietnamese)
     _, again = stream_answer(bot, GENEVA)
-    assert "answer-language-mismatch" in again.answer.flags
+    assert "answer-language-mismatch" in again.answer.flags and again.answer.mode == "extractive"
+    assert "did not answer in English" in again.answer.notice and "Lavrov" in again.answer.short
 
 
 @pytest.mark.parametrize(

@@ -538,6 +538,12 @@ class LLMAnswerer:
                 if retried is not None and language_ok(again.reply.answer, lang):
                     answer = retried
                 else:
+                    # Twice in the other language (a small model copies a Vietnamese passage for an
+                    # English question): the reader gets the articles' words in the extractive
+                    # answer's shape, with its short answer in their language, and is told why.
+                    answer = extractive_answer(list(ranked), lang, question=question)
+                    answer.answerer = f"extractive ({self.label} answered in another language)"
+                    answer.notice = message("wrong_language", lang, language=LANGUAGE_NAMES.get(lang, "English"))
                     answer.flags.append("answer-language-mismatch")
         if answer is not None and answer.mode == "llm" and self.settings.llm_quote:
             self._quote_evidence(answer, judged or passages, lang)
