@@ -96,7 +96,8 @@ def _names(text: str) -> list[tuple[str, bool]]:
         start = False
         end = -1
         for m in _NAME.finditer(span.text):
-            word = fold(m.group(0)).strip("'’")
+            # "Washington's" is Washington: the possessive is English grammar, not part of the name.
+            word = re.sub(r"['’]s$", "", fold(m.group(0))).strip("'’")
             if word in STOPWORDS or word in TITLES or word in _MONTHS or len(word) < 2:
                 if run:
                     out.append((" ".join(run), start))

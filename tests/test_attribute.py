@@ -159,3 +159,9 @@ def test_a_name_of_several_words_is_looked_up_whole_then_by_a_distinctive_word()
     passage = Evidence("Mỹ và Nga đã thảo luận về an ninh ở châu Âu hôm 10/1.", "x.txt", 0, 60, "c", 1)
     (s,) = attribute("The United States and Russia discussed security on 10/1.", [passage])
     assert s.supported and not s.missing  # "United States" -> "Mỹ" (exonyms.tsv), not "united" + "states"
+
+
+def test_a_possessive_name_is_the_name():
+    (s,) = attribute("Washington's reply will come next week.", [Evidence(
+        "Washington sẽ phản hồi bằng văn bản vào tuần tới.", "002.txt", 0, 50, "c", 1)], "Who will reply in writing?")
+    assert s.supported and not s.missing
