@@ -92,9 +92,6 @@ settings = Settings(_env_file=None, index_dir=index_dir, openai_api_key=None, op
                     local_model=None, chroma_host=None, answer_mode="extractive")
 from bot.embed import make_embeddings
 from bot.ingest import ingest
-if os.environ.get("BENCH_NO_TOPICS"):  # this checkout only: leave topic vectors to question time
-    from bot.ingest_vectors import IngestVectors
-    IngestVectors.encode_topics = False
 make_embeddings(settings)
 def cpu():
     own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -221,7 +218,7 @@ INGEST_RUNS = (
     ("before, 2 workers", True, "2", {}),
     ("after, 1 worker", False, "1", {}),
     ("after, 2 workers", False, "2", {}),
-    ("after, 2 workers, no topic vectors", False, "2", {"BENCH_NO_TOPICS": "1"}),
+    ("after, 2 workers, no topic vectors", False, "2", {"BOT_INGEST_TOPICS": "0"}),
 )
 
 

@@ -59,11 +59,11 @@ def child_ingest(corpus: Path, index_dir: Path) -> None:
         "load_s": load_s, "ingest_s": ingest_s, **spent,
         "workers": vectors_mod.worker_count(settings),
         "largest_worker_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-        "lexical_update": getattr(report, "lexical_update", "kept"),
+        "lexical_update": report.lexical_update,
         "files": len(report.files_added) + len(report.files_updated) + len(report.files_unchanged),
         "failed": len(report.failed), "embedded": report.chunks_added, "skipped": report.chunks_skipped,
         "total": report.chunks_total,
-        "encoded": getattr(report, "encoded", {}),
+        "encoded": report.encoded,
         # CPU seconds of ingest(): this process, and its workers (reaped when it closes them).
         "cpu_main_s": own1.ru_utime + own1.ru_stime - own0.ru_utime - own0.ru_stime,
         "cpu_workers_s": kids1.ru_utime + kids1.ru_stime - kids0.ru_utime - kids0.ru_stime,

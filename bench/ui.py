@@ -13,13 +13,12 @@ from pathlib import Path
 
 from bench.common import GENEVA, child_env, timed_child
 from bench.report import Report
-from bot.settings import REPO_ROOT
 
 # Run as `python -c` in the child; bench_ui fills in {index} and {question} (doubled braces stay braces).
 UI_CHILD = r"""
 import json, socket, time
 t0 = time.perf_counter()
-import bot.ui as ui
+from bot.ui import build_app, launch  # loads gradio
 from gradio_client import Client
 from bot.pipeline import Bot
 from bot.settings import Settings
@@ -28,11 +27,11 @@ settings = Settings(_env_file=None, index_dir={index!r}, answer_mode="extractive
                     openai_base_url=None, local_model=None, chroma_host=None)
 bot = Bot(settings)  # what `bot ui` opens (bot.ui.serve), before building the app
 t2 = time.perf_counter()
-app = ui.build_app(bot)
+app = build_app(bot)
 t3 = time.perf_counter()
 with socket.socket() as s:
     s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]
-ui.launch(app, host="127.0.0.1", port=port, block=False)  # same launch options as `bot ui`
+launch(app, host="127.0.0.1", port=port, block=False)  # same launch options as `bot ui`
 t4 = time.perf_counter()
 client = Client(f"http://127.0.0.1:{{port}}/", verbose=False)
 answer = client.predict({question!r}, api_name="/chat")
@@ -45,11 +44,8 @@ print(json.dumps(dict(import_s=t1 - t0, bot_s=t2 - t1, build_s=t3 - t2, launch_s
 
 
 def bench_ui(rep: Report, seeds_index: Path) -> None:
-    """The `ui` section, answering from the seed index; skipped with a note when the tree has no chat UI."""
+    """The `ui` section, answering from the seed index."""
     rep.section("Chat UI start-up to first answer (gradio, loopback)")
-    if not any((REPO_ROOT / "bot" / name).exists() for name in ("ui.py", "ui")):
-        rep.note("skipped: this tree has no chat UI")
-        return
     code = UI_CHILD.format(index=str(seeds_index), question=GENEVA)
     with rep.measuring("ui"):
         wall, rss, out, err, rc = timed_child(

@@ -11,7 +11,7 @@ import re
 
 from bot.lexicon import STOPWORDS, TITLES
 from bot.tables import read_table
-from bot.text import fold, lexical_tokens, normalize, words
+from bot.text import fold, normalize, words
 
 _NUMERIC = re.compile(r"\d")
 
@@ -48,16 +48,18 @@ def anchors(question: str) -> list[tuple[str, ...]]:
     return list(dict.fromkeys(phrases))
 
 
-_MONTHS = {
-    name: n
-    for n, names in enumerate(
-        [("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",), ("june", "jun"),
-         ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"), ("october", "oct"),
-         ("november", "nov"), ("december", "dec")],
-        start=1,
-    )
-    for name in names
-}
+def _months() -> dict[str, int]:
+    """English month names and their short forms -> month number, from the `month:` rows of
+    bot/data/short_words.tsv (which also render "21/1" as "21 January")."""
+    out: dict[str, int] = {}
+    for key, (name, *_) in read_table("short_words.tsv").items():
+        if key.startswith("month:"):
+            n, name = int(key.partition(":")[2]), name.lower()
+            out |= {name: n, name[:3]: n}
+    return out | {"sept": 9}
+
+
+_MONTHS = _months()
 
 
 def _dates_as_written(tokens: list[str]) -> list[str]:
@@ -108,7 +110,3 @@ def anchor_found(phrase: tuple[str, ...], text_tokens: str, vocabulary: set[str]
     if any(f" {s} " in text_tokens for s in spellings):
         return True
     return len(phrase) > 1 and any(t in vocabulary and len(t) > 2 and t not in STOPWORDS | TITLES for t in phrase)
-
-
-def content_terms(question: str) -> list[str]:
-    return [t for t in dict.fromkeys(lexical_tokens(question)) if t not in STOPWORDS]

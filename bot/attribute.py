@@ -32,15 +32,6 @@ from bot.lexicon import STOPWORDS, TITLES
 from bot.text import fold, lexical_tokens, normalize, sentences
 from bot.tuning import ATTRIBUTION as T
 
-# Month names of English dates ("21 January", "January 21st").
-_MONTHS = {
-    m: i
-    for i, m in enumerate(
-        ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-         "november", "december"],
-        start=1,
-    )
-}
 _NAME = re.compile(r"[A-ZĐ][\w'’]*(?:[\-.][\w'’]+)*")
 _NUMBER = re.compile(r"\d+(?:[.,/\-]\d+)*")
 _MARKER = re.compile(r"\[\s*(\d{1,2}(?:\s*[,;]\s*\d{1,2})*)\s*\]")
@@ -98,7 +89,8 @@ def _names(text: str) -> list[tuple[str, bool]]:
         for m in _NAME.finditer(span.text):
             # "Washington's" is Washington: the possessive is English grammar, not part of the name.
             word = re.sub(r"['’]s$", "", fold(m.group(0))).strip("'’")
-            if word in STOPWORDS or word in TITLES or word in _MONTHS or len(word) < 2:
+            # Month names are title words (bot/data/title_words.txt): "21 January" states a date, not a name.
+            if word in STOPWORDS or word in TITLES or len(word) < 2:
                 if run:
                     out.append((" ".join(run), start))
                 run, end = [], -1
@@ -181,17 +173,18 @@ def attribute(
         names = _names(text)
         nums = _sentence_numbers(text)
         s.names = [n for n, _ in names] + nums
+        # The names and numbers the question gives: no passage is needed for them.
+        given = {n for n, _ in names if _name_in(n, q_folded)} | {n for n in nums if _number_forms(n) & q_numbers}
+        stated = len(names) + len(nums)
+        own = _content(text)
         scores: list[float] = []
         holds: list[bool] = []
         facts: list[set[str]] = []  # the names and numbers of the sentence each passage holds, not given by the question
         for i in range(len(passages)):
             found_names = [n for n, _ in names if _name_in(n, folded[i])]
             found_nums = [n for n in nums if _number_forms(n) & numbers[i]]
-            facts.append({n for n in found_names if not _name_in(n, q_folded)}
-                         | {n for n in found_nums if not _number_forms(n) & q_numbers})
-            stated = len(names) + len(nums)
+            facts.append(set(found_names + found_nums) - given)
             share = (len(found_names) + len(found_nums)) / stated if stated else 0.0
-            own = _content(text)
             overlap = len(own & content[i]) / len(own) if own else 0.0
             sim = float(sims[row, i])
             related = embed is None or sim >= T.sim_floor
@@ -203,10 +196,10 @@ def attribute(
             )
         # Names and numbers no passage holds (nor the question): invented, or a wrong value.
         for n, at_start in names:
-            if not any(_name_in(n, f) for f in folded) and not _name_in(n, q_folded) and not at_start:
+            if not any(_name_in(n, f) for f in folded) and n not in given and not at_start:
                 s.missing.append(n)
         for n in nums:
-            if not any(_number_forms(n) & ns for ns in numbers) and not (_number_forms(n) & q_numbers):
+            if not any(_number_forms(n) & ns for ns in numbers) and n not in given:
                 s.missing.append(n)
         s.similarity = float(sims[row].max()) if embed is not None else 0.0
         ranked = sorted(range(len(passages)), key=lambda i: -scores[i])

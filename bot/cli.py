@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from bot.render import format_answer
-from bot.settings import get_settings
+from bot.settings import RETRIEVERS, get_settings
 from bot.text import clean_input
 
 # chromadb, langchain, gradio and the models load inside the commands that use them:
@@ -97,7 +97,7 @@ def ingest(paths: tuple[Path, ...], sync: bool, rebuild: bool, quiet: bool) -> N
 @main.command()
 @click.argument("question", nargs=-1, required=True)
 @click.option("--k", type=click.IntRange(1, 50), default=None, help="Passages to retrieve, 1-50 (default BOT_TOP_K).")
-@click.option("--retriever", type=click.Choice(["hybrid", "dense", "bm25"]), default=None)
+@click.option("--retriever", type=click.Choice(RETRIEVERS), default=None)
 @click.option("--stream/--no-stream", default=False, help="Print generated text as it arrives.")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
 def ask(question: tuple[str, ...], k: int | None, retriever: str | None, stream: bool, as_json: bool) -> None:
@@ -172,7 +172,7 @@ def chat() -> None:
 @click.option("--dataset", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=Path("eval/qa.jsonl"))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Default eval/runs/<timestamp>.")
 @click.option("--mode", type=click.Choice(["extractive", "llm"]), default="extractive")
-@click.option("--retriever", type=click.Choice(["hybrid", "dense", "bm25"]), default=None)
+@click.option("--retriever", type=click.Choice(RETRIEVERS), default=None)
 @click.option("--k", type=int, default=5)
 @click.option("--check-floors", is_flag=True, help="Exit 1 when retrieval falls below eval/floors.json.")
 def eval_cmd(dataset: Path, out: Path | None, mode: str, retriever: str | None, k: int, check_floors: bool) -> None:

@@ -231,21 +231,6 @@ def has_date(sentence: str, exp: Expectation) -> bool:
     return False
 
 
-def has_name(sentence: str, exp: Expectation) -> bool:
-    """A proper name the question does not already give (the sentence's first word is not taken for one)."""
-    for i, m in enumerate(_NAME.finditer(normalize(sentence))):
-        if m.start() == 0 and i == 0 and not m.group(0).isupper():
-            continue
-        token = fold(m.group(0))
-        if token not in exp.question_tokens and token not in STOPWORDS | TITLES and len(token) > 1:
-            return True
-    return False
-
-
-def _has_person(sentence: str, exp: Expectation) -> bool:
-    return has_person(sentence, exp.question)
-
-
 # A place in Vietnamese prose follows a preposition: "tại Geneva", "ở thủ đô Paris", "tới Belarus".
 _PLACE = re.compile(
     r"\b(?:tại|ở|tới|đến|sang|từ|về)\s+(?:(?:thủ đô|thành phố|vùng|tỉnh|nước|khu vực|thủ phủ|bang)\s+)?([A-ZĐ][\w\-]*)"
@@ -266,7 +251,7 @@ _CHECKS = {
     "money": has_money,
     "duration": has_duration,
     "date": has_date,
-    "person": lambda sentence, exp: _has_person(sentence, exp),
+    "person": lambda sentence, exp: has_person(sentence, exp.question),
     "place": has_place,
 }
 

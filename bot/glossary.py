@@ -17,10 +17,7 @@ from functools import cache
 
 from bot.lexicon import STOPWORDS
 from bot.tables import read_table
-from bot.text import fold, lexical_tokens
-
-# English phrases in the glossary are at most this many words long.
-_MAX_WORDS = 3
+from bot.text import lexical_tokens
 
 
 @cache
@@ -31,7 +28,7 @@ def _glossary() -> dict[tuple[str, ...], tuple[tuple[str, ...], ...]]:
         key = tuple(lexical_tokens(english))
         if all(t in STOPWORDS for t in key):
             continue  # "said", "told": in nearly every sentence, they would only add noise
-        phrases = tuple(dict.fromkeys(tuple(lexical_tokens(fold(s))) for s in spellings))
+        phrases = tuple(dict.fromkeys(tuple(lexical_tokens(s)) for s in spellings))  # folded by lexical_tokens
         if key and phrases:
             out[key] = tuple(p for p in phrases if p)
     return out
@@ -46,10 +43,11 @@ def vietnamese_phrases(tokens: tuple[str, ...]) -> tuple[tuple[tuple[str, ...], 
     "guarantees" alone: a phrase's translation is not its words' one.
     """
     table = _glossary()
+    longest = max(map(len, table), default=1)
     found: list[tuple[tuple[str, ...], ...]] = []
     i = 0
     while i < len(tokens):
-        for n in range(min(_MAX_WORDS, len(tokens) - i), 0, -1):
+        for n in range(min(longest, len(tokens) - i), 0, -1):
             phrases = table.get(tokens[i : i + n])
             if phrases:
                 found.append(phrases)

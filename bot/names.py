@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from bot.anchors import anchors
 from bot.lexicon import STOPWORDS
@@ -35,8 +35,7 @@ def titles() -> dict[str, str]:
 
 @cache
 def _not_names() -> frozenset[str]:
-    places = {w for spellings in read_table("exonyms.tsv").values() for s in spellings for w in s.split()}
-    return frozenset(read_table("not_names.tsv")) | STOPWORDS | places
+    return frozenset(read_table("not_names.tsv")) | STOPWORDS | _places()
 
 
 @cache
@@ -113,11 +112,13 @@ def names(sentence: str) -> list[Name]:
     return out
 
 
-def _given(question: str) -> tuple[set[str], list[tuple[str, ...]]]:
-    return {fold(t) for t in words(question)}, [a for a in anchors(question) if len(a) > 1]
+@lru_cache(maxsize=256)
+def _given(question: str) -> tuple[frozenset[str], tuple[tuple[str, ...], ...]]:
+    """The question's tokens and its names of several words: read once per question, not per sentence."""
+    return frozenset(fold(t) for t in words(question)), tuple(a for a in anchors(question) if len(a) > 1)
 
 
-def _named_by(name: Name, question_tokens: set[str], phrases: list[tuple[str, ...]]) -> bool:
+def _named_by(name: Name, question_tokens: frozenset[str], phrases: tuple[tuple[str, ...], ...]) -> bool:
     """Does the question already give this name? ("Putin" gives "Vladimir Putin"; "Rasmussen Global" does
     not give "Anders Fogh Rasmussen")."""
     tokens = name.tokens
@@ -166,6 +167,7 @@ def _asks_human() -> re.Pattern:
     )
 
 
+@lru_cache(maxsize=256)
 def asks_for_human(question: str) -> bool:
     """Does the question ask for a person by a noun for one ("which diplomat", "người phát ngôn nào")?"""
     return bool(_asks_human().search(" ".join(fold(t) for t in words(question))))

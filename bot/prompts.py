@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import tomllib
 from functools import cache
-from importlib.resources.abc import Traversable
 
 from bot.settings import PROMPTS_DIR
 
 
 @cache
-def load_prompt(name: str, folder: Traversable = PROMPTS_DIR) -> str:
+def load_prompt(name: str) -> str:
     """The template `prompts/<name>.txt`; fails loudly at start-up when it is missing."""
-    return folder.joinpath(f"{name}.txt").read_text(encoding="utf-8").strip()
+    return PROMPTS_DIR.joinpath(f"{name}.txt").read_text(encoding="utf-8").strip()
 
 
 def message(key: str, lang: str, **values: object) -> str:
@@ -27,7 +26,7 @@ def message(key: str, lang: str, **values: object) -> str:
 
 
 @cache
-def prompt_table(name: str, folder: Traversable = PROMPTS_DIR) -> dict:
+def prompt_table(name: str) -> dict:
     """The TOML file `prompts/<name>.toml` (e.g. the worked example, per language)."""
-    with folder.joinpath(f"{name}.toml").open("rb") as fh:
+    with PROMPTS_DIR.joinpath(f"{name}.toml").open("rb") as fh:
         return tomllib.load(fh)

@@ -63,7 +63,7 @@ def parse(text: str, lang: str | None = None) -> Query:
         text=text,
         lang=lang,
         terms=terms,
-        content=tuple(dict.fromkeys(t for t in terms if t not in STOPWORDS)),  # bot.anchors.content_terms
+        content=tuple(dict.fromkeys(t for t in terms if t not in STOPWORDS)),
         anchors=tuple(anchors(text)),
         expects=expectation(text),
         glossed=vietnamese_phrases(terms) if lang == "en" else (),

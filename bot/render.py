@@ -20,18 +20,17 @@ def _words_of(text: str) -> str:
     return " ".join(re.sub(r"[^\w/.-]+|(?<!\d)\.|\.(?!\d)", " ", text).split())
 
 
-def format_answer(answer: Answer, show_quotes: bool = True) -> str:
+def format_answer(answer: Answer) -> str:
     """The answer, which answerer gave it, and its citations with quote and offsets."""
     lines = [answer.text.strip()]
-    short = getattr(answer, "short", "")
+    short = answer.short
     if short and not _words_of(lines[0]).startswith(_words_of(short)):
         lines.insert(0, short)  # the short answer first, when the answer text does not open with it
     if answer.notice:
         lines.append(f"({answer.notice})")
     for c in answer.citations:
         lines.append(f"[{c.n}] {c.source} (chars {c.start}-{c.end})")
-        if show_quotes:
-            lines.append(f"    “{c.quote}”")
+        lines.append(f"    “{c.quote}”")
     for flag in answer.flags:
         lines.append(f"! {flag}")
     lines.append(f"— answered by: {answer.answerer}")

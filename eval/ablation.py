@@ -16,13 +16,12 @@ from pathlib import Path
 
 import click
 
-from bot.settings import get_settings
+from bot.settings import RETRIEVERS, get_settings
 from bot.store import IndexUnavailable
 from eval import metrics
 from eval.dataset import DatasetError, load_dataset
 from eval.report import table
 
-RETRIEVERS = ("hybrid", "dense", "bm25")
 ANSWER_METRICS = ["must_include", "citation_hit", "refusal_accuracy", "false_refusal_rate"]
 
 

@@ -40,18 +40,12 @@ def pytest_collection_modifyitems(config, items) -> None:
 
 
 def make_settings(index_dir: Path, **overrides) -> Settings:
-    """Settings isolated from the developer's .env and environment (no LLM unless asked)."""
-    values = dict(
-        data_dir=SEEDS,
-        index_dir=index_dir,
-        openai_api_key=None,
-        openai_base_url=None,
-        local_model=None,
-        chroma_host=None,
-        autodetect=False,  # tests never pick up a server the developer happens to run
-    )
-    values.update(overrides)
-    return Settings(_env_file=None, **values)
+    """Settings isolated from the developer's .env and environment (bench.common.settings_for), with
+    the default answer mode (no LLM unless asked) and no autodetection: tests never pick up a server
+    the developer happens to run."""
+    from bench.common import settings_for
+
+    return settings_for(index_dir, **{"answer_mode": "auto", "autodetect": False, **overrides})
 
 
 @pytest.fixture(scope="session")

@@ -541,10 +541,10 @@ class LLMAnswerer:
                     # Twice in the other language (a small model copies a Vietnamese passage for an
                     # English question): the reader gets the articles' words in the extractive
                     # answer's shape, with its short answer in their language, and is told why.
-                    answer = extractive_answer(list(ranked), lang, question=question)
-                    answer.answerer = f"extractive ({self.label} answered in another language)"
-                    answer.notice = message("wrong_language", lang, language=LANGUAGE_NAMES.get(lang, "English"))
-                    answer.flags.append("answer-language-mismatch")
+                    notice = message("wrong_language", lang, language=LANGUAGE_NAMES.get(lang, "English"))
+                    answer = self._extractive_instead(
+                        ranked, lang, question, f"{self.label} answered in another language", notice,
+                        ["answer-language-mismatch"])
         if answer is not None and answer.mode == "llm" and self.settings.llm_quote:
             self._quote_evidence(answer, judged or passages, lang)
         if answer is None:
@@ -603,29 +603,22 @@ class LLMAnswerer:
             trace["missed_value"] = True
         else:
             trace["refusal"] = "model-overruled" if holder is not None else "model-echoed"
-        focus = [holder or passages[0]]
-        gen = yield_none(self._generate(question, focus, lang, trace, show=False))
-        if not self._no_answer(gen.reply, typed or question):
-            answer = self._grounded(gen.reply, question, focus, lang, trace, judged)
-            if answer is not None:
-                trace["second_look"] = "answered"
-                return answer
+        again = self._look_at(question, holder or passages[0], lang, trace, typed or question, judged)
+        if again is not None:
+            return again[0]
         trace["second_look"] = "refused"
         if holder is None:
             # Twice no answer, and no asked-for value in the evidence to show instead.
             return refusal
         # The judge holds the value, the model sees no answer: quote it, saying it may not answer.
-        answer = extractive_answer([holder], lang)
-        answer.answerer = f"extractive ({self.label} found no answer)"
-        answer.notice = message("may_not_answer", lang)
-        answer.flags.append("model-refused")
-        return answer
+        return self._extractive_instead(
+            [holder], lang, "", f"{self.label} found no answer", message("may_not_answer", lang), ["model-refused"])
 
     def _look_at(
         self, question: str, passage: Evidence, lang: str, trace: dict, typed: str, judged: Sequence[Evidence]
     ) -> tuple[Answer, Reply] | None:
-        """The model's answer from `passage` alone, if it finds one there and it is grounded; the
-        trace keeps the first answer's sentences when it does not."""
+        """The model's answer from `passage` alone, if it finds one there and it is grounded.
+        When it does not and there was a first answer, the trace keeps that one's sentences."""
         first = ("sentences", "answer", "problems")
         kept = {key: trace[key] for key in first if key in trace}
         gen = yield_none(self._generate(question, [passage], lang, trace, show=False))
@@ -633,9 +626,10 @@ class LLMAnswerer:
             gen.reply, question, [passage], lang, trace, judged)
         trace["second_look"] = "answered" if answer is not None else "no-answer"
         if answer is None:
-            for key in first:
-                trace.pop(key, None)
-            trace.update(kept)
+            if kept:
+                for key in first:
+                    trace.pop(key, None)
+                trace.update(kept)
             return None
         return answer, gen.reply
 
@@ -742,10 +736,17 @@ class LLMAnswerer:
                 notice=notice,
                 flags=["ungrounded", *flags],
             )
+        return self._extractive_instead(ranked, lang, question, f"fallback from {self.label}", notice, ["ungrounded", *flags])
+
+    @staticmethod
+    def _extractive_instead(
+        ranked: Sequence[Evidence], lang: str, question: str, why: str, notice: str, flags: list[str]
+    ) -> Answer:
+        """The extractive answer in place of a generated one, labelled with why and said so."""
         answer = extractive_answer(list(ranked), lang, question=question)
-        answer.answerer = f"extractive (fallback from {self.label})"
+        answer.answerer = f"extractive ({why})"
         answer.notice = notice
-        answer.flags = ["ungrounded", *flags, *answer.flags]
+        answer.flags = [*flags, *answer.flags]
         return answer
 
     # -- errors --------------------------------------------------------------

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from bot.answer import Answer, Citation, Status
 from bot.pipeline import Bot, History, Result
 from bot.render import format_answer
+from bot.settings import RETRIEVERS
 from bot.ui.render import SOURCES_PLACEHOLDER, md_escape, md_with_markers, render_answer, render_article, render_sources
 
 # isort: off
@@ -26,7 +27,6 @@ import gradio as gr
 
 log = logging.getLogger(__name__)
 
-RETRIEVERS = ("hybrid", "dense", "bm25")
 LLM_MODE = "LLM"
 EXTRACTIVE_MODE = "extractive"
 MAX_K = 10

@@ -8,7 +8,8 @@ from __future__ import annotations
 import html
 
 from bot.pipeline import Bot
-from bot.ui.handlers import MAX_K, RETRIEVERS, ChatHandlers, Conversation
+from bot.settings import RETRIEVERS
+from bot.ui.handlers import MAX_K, ChatHandlers, Conversation
 from bot.ui.render import SOURCES_PLACEHOLDER, corpus_line
 
 # isort: off

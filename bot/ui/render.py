@@ -54,7 +54,7 @@ def render_answer(answer: Answer) -> str:
     The last paragraph (sources, answerer) is set in small type by CSS.
     """
     text = answer.text.strip()
-    short = getattr(answer, "short", "")
+    short = answer.short
     first, _, rest = text.partition("\n")
     if short and rest and first.startswith(short):
         # The short answer (bot.short) in bold on its own line, the quotes that prove it below.
@@ -120,8 +120,10 @@ def render_sources(settings: Settings, answer: Answer | None) -> str:
             return '<div class="placeholder">No sources: nothing in the articles answers this.</div>'
         return SOURCES_PLACEHOLDER
     blocks = ["<h3>Sources</h3>"]
+    # Each cited article read once, however many of its passages are cited.
+    texts = {s: _article_text(settings, s) for s in dict.fromkeys(c.source for c in answer.citations)}
     for c in answer.citations:
-        text = _article_text(settings, c.source)
+        text = texts[c.source]
         span = _locate(text, c) if text else None
         passage = _context(text, *span) if span else f"<mark>{html.escape(c.quote)}</mark>"
         title = f'<span class="title">{html.escape(_title(text))}</span>' if text else ""
