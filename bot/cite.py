@@ -75,6 +75,15 @@ def restates(answer: str, question: str) -> bool:
     return bool(said) and said <= _content_terms(question)
 
 
+def off_question(answer: str, question: str) -> bool:
+    """Does the answer share no content word with the question? A small model that loses
+    the thread copies a passage's sentence about something else ("Người đồng cấp Mỹ đã
+    trôi qua…" for a question on an OSCE commitment). The caller also checks that it holds
+    no asked-for value: "100.000 binh lính" answers "how many troops" in no shared word."""
+    said = _content_terms(strip_markers(answer))
+    return bool(said) and not said & _content_terms(question)
+
+
 def is_refusal(text: str, refusals: Iterable[str] | None = None) -> bool:
     """Is this answer the fixed refusal sentence, give or take punctuation, markers or a slight rewording?"""
     said = _simplify(strip_markers(text))

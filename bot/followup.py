@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 
 from bot.anchors import anchors
 from bot.prompts import message
-from bot.text import normalize
+from bot.text import fold, normalize, words
 
 # How far back a chain of follow-ups is followed to find the turn that named its subject.
 MAX_TURNS = 3
+# A part of an earlier answer's first line longer than this is a sentence, not a short answer.
+SHORT_PART_WORDS = 6
 _QUOTE = re.compile(r"“(.+?)”\s*\[\d+\]", re.S)
 _MARKER = re.compile(r"\s*\[\d+\]")
 _NUMERIC = re.compile(r"\d")
@@ -45,6 +47,22 @@ def _terms(question: str) -> list[str]:
         m = re.search(pattern, text, re.I) or None
         out.append(m.group(0) if m else " ".join(phrase))
     return out
+
+
+def _folded(text: str) -> str:
+    return f" {' '.join(fold(w) for w in words(text))} "
+
+
+def _names_in(part: str) -> list[str]:
+    """What of one part of an earlier short answer is carried: the part itself when it is a
+    short answer ("Sergei Lavrov"), only the names in it when it is a whole sentence (a
+    generated answer's first line): carried whole, a sentence's every word would have to
+    be matched by the follow-up's evidence."""
+    if not part or _NUMERIC.search(part) and len(part.split()) <= SHORT_PART_WORDS:
+        return []
+    if len(part.split()) <= SHORT_PART_WORDS:
+        return [part]
+    return [t for t in _terms(part) if not _NUMERIC.search(t)]
 
 
 def _short_of(answer: str) -> str:
@@ -78,13 +96,15 @@ def carry(question: str, history: Sequence[tuple[str, str]] | None) -> Carried |
         short = _short_of(answer or "")
         if short:
             # Its names only: a rendered number ("1.5 hours") is not how the articles write it.
-            found += [s.strip() for s in re.split(r";|,| and | và ", short) if s.strip() and not _NUMERIC.search(s)]
+            found += [t for part in re.split(r";|,| and | và ", short) for t in _names_in(part.strip())]
         quotes += _QUOTE.findall(answer or "")
         terms += found
         if not needs_context(earlier):
             break  # this turn named its own subject
     kept = []
     for t in dict.fromkeys(terms):
+        if any(t != o and _folded(o) in _folded(t) for o in terms):
+            continue  # "Geneva (Thụy Sĩ)" beside "Geneva": the shorter one is carried
         numeric = bool(_NUMERIC.search(t))
         if (numeric and own_numbers) or (not numeric and own_names):
             continue  # the new question's own names and dates win

@@ -193,6 +193,7 @@ def _llm_record(answer) -> dict:
         "second_look": trace.get("second_look"),
         "missed_value": bool(trace.get("missed_value")),
         "elsewhere": bool(trace.get("elsewhere")),  # the answer rested on an article the judge quotes nothing from
+        "off_question": bool(trace.get("off_question")),  # it copied a sentence sharing no word with the question
         "ungrounded_first": bool(trace.get("ungrounded_first")),  # the first reply failed grounding
         "language_retry": bool(trace.get("language_retry")),
         "language_ok": None if generated is None else language_ok(generated, answer.lang),

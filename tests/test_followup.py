@@ -27,3 +27,17 @@ def test_the_new_question_names_win():
     assert c is not None
     assert "21/1" not in c.terms  # the new question gives its own date
     assert "Sergei Lavrov" in c.terms
+
+
+def test_a_generated_sentence_carries_its_names_not_its_words():
+    """A generated answer's first line is a sentence: carried whole, every word of it would have
+    to be matched by the follow-up's evidence, and the duration sentence names none of them."""
+    generated = (
+        "Người đồng cấp Mỹ Antony Blinken đã có cuộc hội đàm tại Geneva (Thụy Sĩ) về các vấn đề an ninh [1].\n"
+        "Theo các bài báo: “Ngày 21/1, Ngoại trưởng Nga Sergei Lavrov và người đồng cấp Mỹ Antony Blinken.” [1]"
+    )
+    c = carry("Cuộc đối thoại của họ kéo dài bao lâu?", [("Ai gặp nhau ở Geneva ngày 21/1?", generated)])
+    assert c is not None
+    assert "Antony Blinken" in c.terms
+    assert not any("hội đàm" in t or "Người" in t for t in c.terms)
+    assert c.terms.count("Geneva") == 1 and not any("thuy si" in t for t in c.terms)  # "Geneva (Thụy Sĩ)" is Geneva

@@ -292,3 +292,45 @@ def test_the_fallback_is_said_once(seeded_index):
     assert out.returncode == 0, out.stderr
     both = out.stdout + out.stderr
     assert both.count("cannot connect") == 1 and "WARNING" not in both and "Lavrov" in out.stdout
+
+
+def test_a_passages_straight_quotes_reach_the_model_as_typographic_ones(make_bot, fake):
+    """A small model copying 'Sherman than phiền "không có cam kết…' into its JSON answer ends the
+    string at the quote: the passages it reads hold “…” instead, which a JSON string keeps."""
+    bot = make_bot()
+    fake.script("ok", answer=reply("Wendy Sherman than phiền “không có cam kết xuống thang” nào được đưa ra."))
+    _, result = stream_answer(bot, "Wendy Sherman than phiền điều gì sau cuộc họp Hội đồng NATO-Nga?")
+    user = fake.chat_requests()[0]["body"]["messages"][-1]["content"]
+    assert "“không có cam kết xuống thang”" in user
+    numbered = [line for line in user.splitlines() if line[:1].isdigit() and line[1:3] == ". "]
+    assert numbered and not any('"' in line for line in numbered)
+    assert result.answer.mode == "llm" and "cam kết xuống thang" in result.answer.text
+
+
+LAVROV_TALKS = "Ông Lavrov nói gì về đối thoại giữa hai nước sau cuộc hội đàm?"
+
+
+def test_an_answer_sharing_nothing_with_the_question_gets_the_judges_sentence(make_bot, fake):
+    """A small model that loses the thread copies a piece of another passage: grounded, from the
+    judge's article even, but about something else. Shown the judge's best sentence alone, it answers."""
+    bot = make_bot()
+    fake.script("ok", answers=[reply("Moskva không có kế hoạch tấn công Ukraine.", passages=[2]),
+                               reply("Ông Lavrov cho biết đối thoại giữa hai nước sẽ vẫn tiếp tục.")])
+    _, result = stream_answer(bot, LAVROV_TALKS)
+    answer = result.answer
+    assert answer.mode == "llm" and answer.text.startswith("Ông Lavrov cho biết đối thoại giữa hai nước sẽ vẫn tiếp tục")
+    assert answer.trace["off_question"] and answer.trace["second_look"] == "answered"
+    assert len(fake.chat_requests()) == 2
+
+
+@pytest.mark.parametrize("question, text", [
+    ("Nga điều bao nhiêu binh sĩ tới biên giới Ukraine?", "Khoảng 100.000 quân."),  # a number, asked for
+    ("Ai gặp nhau ở Geneva ngày 21/1?", "Sergei Lavrov và Antony Blinken."),  # the persons asked for
+])
+def test_an_answer_holding_the_asked_for_value_is_on_the_question_in_no_shared_word(make_bot, fake, question, text):
+    bot = make_bot()
+    fake.script("ok", answer=reply(text))
+    _, result = stream_answer(bot, question)
+    assert result.answer.mode == "llm", (result.answer.flags, result.answer.trace)
+    assert not result.answer.trace.get("off_question")
+    assert len(fake.chat_requests()) == 1

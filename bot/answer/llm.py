@@ -43,7 +43,7 @@ from bot.answer.language import language_ok
 from bot.answer.structured import AnswerStream, Reply, parse_reply, response_format
 from bot.attribute import SentenceSupport, attribute
 from bot.evidence import Evidence
-from bot.expect import expectation
+from bot.expect import expectation, satisfied
 from bot.prompts import load_prompt, message, prompt_table
 from bot.settings import Settings
 from bot.tuning import TUNING
@@ -73,6 +73,7 @@ QUOTED = TUNING.passages.quoted
 USE_EXAMPLE = True
 RETRY_AFTER_CAP_S = 30.0
 _DELIMITER = re.compile(r"<\s*/?\s*passages\s*>", re.IGNORECASE)
+_STRAIGHT_QUOTE_PAIR = re.compile(r'"([^"]*)"')
 
 
 class LLMError(RuntimeError):
@@ -204,13 +205,30 @@ def judge_quotes(ranked: Sequence[Evidence], lang: str, question: str) -> list[E
     return [best, *(e for e in picked if e is not best)] if best is not None else []
 
 
-def misses_number(answer: str, question: str) -> bool:
-    """Does the question ask for a count, duration, amount or year, and the answer hold no
-    number at all? Digits survive translation, so this holds for an English answer too.
-    A bare "when" is left out: "once Moscow has a reply" answers it without a date."""
+def strays(text: str, question: str, answer: Answer, best: Evidence) -> bool:
+    """Is a grounded answer about something the question does not ask? It shares no word
+    with the question, holds no value of the kind asked for, and rests on a passage other
+    than the evidence judge's best (`cite.off_question`)."""
+    if any((c.source, c.start) == (best.source, best.start) for c in answer.citations):
+        return False
+    if not cite.off_question(text, question):
+        return False
     wanted = expectation(question)
-    numeric = wanted.strict & {"quantity", "duration", "money"} or (wanted.year_only and "date" in wanted.strict)
-    return bool(numeric) and not re.search(r"\d", cite.strip_markers(answer))
+    holds_number = _asks_number(question) and re.search(r"\d", cite.strip_markers(text))
+    return not (satisfied(text, wanted) & wanted.strict or holds_number)
+
+
+def _asks_number(question: str) -> bool:
+    """Does the question ask for a count, duration, amount or year? A bare "when" is left
+    out: "once Moscow has a reply" answers it without a date."""
+    wanted = expectation(question)
+    return bool(wanted.strict & {"quantity", "duration", "money"} or (wanted.year_only and "date" in wanted.strict))
+
+
+def misses_number(answer: str, question: str) -> bool:
+    """Does the question ask for a number (`_asks_number`) and the answer hold none at all?
+    Digits survive translation, so this holds for an English answer too."""
+    return _asks_number(question) and not re.search(r"\d", cite.strip_markers(answer))
 
 
 @dataclass
@@ -326,6 +344,10 @@ class LLMAnswerer:
     def _quote(text: str, limit: int) -> str:
         # Passages are data: they must not be able to close a delimiter or fake a heading.
         text = " ".join(_DELIMITER.sub(" ", text).split())
+        # A straight quote the model copies into its JSON answer ends the answer's string there
+        # ('Sherman than phiền "không có cam kết…' came back as 'Sherman than phiền '): the
+        # model reads typographic quotes, which a JSON string holds as they are.
+        text = _STRAIGHT_QUOTE_PAIR.sub(r"“\1”", text).replace('"', "”")
         return text if len(text) <= limit else text[: limit - 1] + "…"
 
     def messages(self, question: str, passages: Sequence[Evidence], lang: str, *, structured: bool, insist: bool = False):
@@ -520,12 +542,15 @@ class LLMAnswerer:
         else:
             answer, shown = self._grounded(reply, question, passages, lang, trace, judged), passages
             elsewhere = answer is not None and not {c.source for c in answer.citations} & {e.source for e in judged}
-            if judged and (answer is None or elsewhere):
-                # The words are not grounded (an invented name or number), or rest on an article the
-                # evidence judge quotes nothing from: a small model copies or mixes in a weaker
-                # passage about as often as it answers from the right one. Shown the judge's best
+            astray = answer is not None and not elsewhere and bool(judged) and strays(
+                reply.answer, question, answer, judged[0])
+            if judged and (answer is None or elsewhere or astray):
+                # The words are not grounded (an invented name or number), rest on an article the
+                # evidence judge quotes nothing from, or copy another passage's sentence sharing
+                # nothing with the question: a small model copies or mixes in a weaker passage
+                # about as often as it answers from the right one. Shown the judge's best
                 # sentence alone, it is asked again; an answer there wins, else the first stands.
-                trace["elsewhere" if elsewhere else "ungrounded_first"] = True
+                trace["elsewhere" if elsewhere else "off_question" if astray else "ungrounded_first"] = True
                 again = self._look_at(question, judged[0], lang, trace, typed, judged)
                 if again is not None:
                     (answer, reply), shown = again, judged[:1]
