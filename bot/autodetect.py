@@ -103,9 +103,3 @@ def probe(ports: list[int], budget_s: float = BUDGET_S) -> list[DetectedServer]:
         1000 * (time.monotonic() - started),
     )
     return servers
-
-
-def detect(ports: list[int], budget_s: float = BUDGET_S) -> DetectedServer | None:
-    """The first server found, in the order of PORTS."""
-    servers = probe(ports, budget_s)
-    return servers[0] if servers else None

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from bot.lexicon import STOPWORDS, TITLES
-from bot.names import has_person
+from bot.names import PLACE_BEFORE, asks_for_human, has_person
 from bot.tables import read_table
 from bot.text import fold, normalize, value_tokens, words
 
@@ -128,6 +128,8 @@ def expectation(question: str) -> Expectation:
             kinds.add(kind)
     if _VI_HOW_MANY.search(text):
         kinds.add("quantity")
+    if asks_for_human(question):
+        kinds.add("person")  # "Which spokesman…", by the one list of nouns for a person (question_words.tsv)
     # A money or duration question is not also a bare count: "how much … pay" needs a currency.
     if kinds & {"money", "duration"} and not _asks_plain_count(text, folded):
         kinds.discard("quantity")
@@ -232,9 +234,7 @@ def has_date(sentence: str, exp: Expectation) -> bool:
 
 
 # A place in Vietnamese prose follows a preposition: "tại Geneva", "ở thủ đô Paris", "tới Belarus".
-_PLACE = re.compile(
-    r"\b(?:tại|ở|tới|đến|sang|từ|về)\s+(?:(?:thủ đô|thành phố|vùng|tỉnh|nước|khu vực|thủ phủ|bang)\s+)?([A-ZĐ][\w\-]*)"
-)
+_PLACE = re.compile(PLACE_BEFORE + r"([A-ZĐ][\w\-]*)")
 
 
 def has_place(sentence: str, exp: Expectation) -> bool:

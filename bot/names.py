@@ -18,10 +18,13 @@ from bot.tables import read_table
 from bot.text import fold, normalize, words
 
 _NAME_TOKEN = re.compile(r"[A-ZĐ][\w'’]*(?:[.\-][\w'’]+)*")
-# A place in Vietnamese prose follows a preposition of place: "tại Geneva", "tới vùng Khabarovsk Krai".
+# A place in Vietnamese prose follows a preposition of place: "tại Geneva", "tới vùng Khabarovsk Krai"
+# (a noun for a place may stand between). "về" alone is "about" far more often than "to": only
+# "về phía" (towards). bot.expect reads a place the same way.
+PLACE_BEFORE = r"\b(?:tại|ở|tới|đến|sang|từ|về phía|xuống)\s+(?:(?:thủ đô|thành phố|vùng|tỉnh|nước|khu vực|thủ phủ|bang|miền)\s+)?"
 PLACE_PREP = re.compile(
-    r"\b(?:tại|ở|tới|đến|sang|từ|về phía|xuống)\s+(?:(?:thủ đô|thành phố|vùng|tỉnh|nước|khu vực|thủ phủ|bang|miền)\s+)?"
-    r"((?:[A-ZĐ][\w\-]*)(?:\s+[A-ZĐ][\w\-.]*)*)(\s*\([^)]{1,40}\))?((?:\s*(?:,|và)\s*(?:[A-ZĐ][\w\-]*)(?:\s+[A-ZĐ][\w\-]*)*)*)"
+    PLACE_BEFORE
+    + r"((?:[A-ZĐ][\w\-]*)(?:\s+[A-ZĐ][\w\-.]*)*)(\s*\([^)]{1,40}\))?((?:\s*(?:,|và)\s*(?:[A-ZĐ][\w\-]*)(?:\s+[A-ZĐ][\w\-]*)*)*)"
 )
 # "Who is Wendy Sherman?" / "… là ai?": asks for the role of a person the question names.
 _WHO_IS = re.compile(r"^\s*who (is|was)\b|\bla ai\b")

@@ -63,12 +63,15 @@ class Bot:
         self._llm = None
         self._llm_error: str | None = None
         self.detected = None  # the local server found by autodetection, when it answers
+        self.probed: list | None = None  # every local server autodetection found, when it looked
         if self.settings.answer_mode == "extractive":
             return
         if server is None and not self.settings.llm_configured and self.settings.autodetect:
-            from bot.autodetect import detect
+            from bot.autodetect import probe
 
-            server = detect(self.settings.probe_ports)
+            # Kept: the UI lists the other servers found as choices, without probing again.
+            self.probed = probe(self.settings.probe_ports)
+            server = self.probed[0] if self.probed else None
         if server is not None:
             from bot.answer.llm import LLMAnswerer
 

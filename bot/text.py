@@ -104,12 +104,25 @@ _SENTENCE_END = ".!?…"
 _CLOSERS = "\"'”’»)]"
 
 
+def _opens_sentence(text: str, k: int) -> bool:
+    """Does a sentence start at text[k]: an upper-case letter, a digit, an opening quote, or a
+    dash before one? "…vũ khí, đạn dược... - đã hạ cánh" goes on after the dash."""
+    ch = text[k]
+    if ch in "-–":
+        m = k + 1
+        while m < len(text) and text[m] in " \t":
+            m += 1
+        return m == len(text) or text[m].isupper() or text[m].isdigit() or text[m] in "\"“‘«("
+    return ch.isupper() or ch.isdigit() or ch in "\"“‘«("
+
+
 def sentences(text: str, offset: int = 0) -> list[Span]:
     """Split into sentences, keeping exact character offsets.
 
     A sentence ends at a newline, or at . ! ? … (plus closing quotes) followed by
-    white space and an upper-case letter, a digit or an opening quote. That
-    keeps "USS Harry S.Truman" and "21/1/2022." whole.
+    white space and an upper-case letter, a digit or an opening quote (a dash
+    too, when one of those follows it). That keeps "USS Harry S.Truman",
+    "21/1/2022." and "đạn dược... - đã hạ cánh" whole.
     """
     spans: list[Span] = []
     start = 0
@@ -127,7 +140,7 @@ def sentences(text: str, offset: int = 0) -> list[Span]:
             k = j
             while k < n and text[k] in " \t":
                 k += 1
-            if k == n or (k > j and (text[k].isupper() or text[k].isdigit() or text[k] in "\"“‘«(-–")) or k < n and text[k] == "\n":
+            if k == n or (k > j and _opens_sentence(text, k)) or k < n and text[k] == "\n":
                 boundary_end = j
         if boundary_end is not None:
             _append_span(spans, text, start, boundary_end, offset)

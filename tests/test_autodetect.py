@@ -192,3 +192,18 @@ def test_ui_settings_switch_between_extractive_and_each_model(seeded_index, fake
             assert answer(LLM_MODE).answerer == bot.answerer_label and fake.chat_requests()
         finally:
             bot.close()
+
+
+def test_the_ui_lists_the_servers_the_bot_found_without_probing_again(seeded_index, fake):
+    from bot.pipeline import Bot
+    from bot.ui.handlers import _alternatives
+
+    fake.script("ok")  # and no requests seen yet
+    bot = Bot(make_settings(seeded_index, autodetect=True, autodetect_ports=str(fake.port)))
+    try:
+        asked = [r for r in fake.requests if r["path"].endswith("/models")]
+        assert len(asked) == 1 and bot.probed and bot.probed[0].port == fake.port
+        _alternatives(bot)
+        assert len([r for r in fake.requests if r["path"].endswith("/models")]) == 1
+    finally:
+        bot.close()

@@ -20,6 +20,8 @@ from bot.expect import expectation, satisfied
         ("When will the drills start, and how long will they last?", {"date", "duration"}),
         ("Đàm phán nối lại khi nào?", {"date"}),
         ("Who leads the Russian delegation?", {"person"}),
+        ("Which spokesman denied the plan?", {"person"}),  # any noun for a person (question_words.tsv)
+        ("Đại sứ nào bác bỏ kế hoạch?", {"person"}),
         ("Cuộc gặp diễn ra ở đâu?", {"place"}),
         ("Why does Moscow object to NATO expansion?", set()),
         ("máy bay nào được điều tới?", set()),  # "máy" is no "mấy"
@@ -88,3 +90,10 @@ def test_on_topic_questions_whose_figure_the_articles_lack_are_refused(shared_bo
 def test_the_sentence_holding_the_figure_is_quoted(shared_bot, question, expected):
     answer = shared_bot.ask(question)
     assert not answer.refused and expected in answer.text
+
+
+def test_a_place_follows_a_preposition_of_place_not_about():
+    where = expectation("Cuộc gặp diễn ra ở đâu?")
+    assert satisfied("Hai bên gặp nhau tại Geneva.", where) == {"place"}
+    assert satisfied("Hai bên đã thảo luận về NATO và an ninh.", where) == frozenset()  # "về": about
+    assert satisfied("Nga điều quân về phía Belarus.", where) == {"place"}

@@ -43,6 +43,15 @@ def test_sentences_split_before_quotes_and_digits():
     assert len(spans) == 3
 
 
+def test_a_dash_after_an_ellipsis_goes_on_with_the_sentence_unless_a_new_one_follows():
+    going_on = "Chuyến hàng gồm cả vũ khí, đạn dược... - đã hạ cánh xuống Kiev. Chuyến hàng thể hiện cam kết."
+    assert [s.text for s in sentences(going_on)] == [
+        "Chuyến hàng gồm cả vũ khí, đạn dược... - đã hạ cánh xuống Kiev.",
+        "Chuyến hàng thể hiện cam kết.",
+    ]
+    assert len(sentences("Ông nói vậy. - Tôi không đồng ý, bà đáp.")) == 2  # a dash before a new sentence
+
+
 def test_detect_language():
     assert detect_language("who met in Geneva on 21/1") == "en"
     assert detect_language("ai gặp nhau ở Geneva ngày 21/1?") == "vi"

@@ -151,15 +151,11 @@ class ChatHandlers:
                 shown = [*messages, {"role": "assistant", "content": md_with_markers(partial) + " ▌"}]
                 yield shown, gr.skip(), gr.skip(), gr.skip(), gr.skip()
         answer = result.answer
-        messages.append({"role": "assistant", "content": render_answer(answer)})
-        pairs = list(conv.pairs)
-        if answer.mode != "hint":
-            pairs.append((question, answer.text))
-        new = Conversation(messages=messages, pairs=pairs, citations=list(answer.citations))
+        new = _next_turn(conv, question, answer)
         files = list(dict.fromkeys(c.source for c in answer.citations))
         first = files[0] if files else None
         yield (
-            messages,
+            new.messages,
             new,
             render_sources(self.settings, answer),
             gr.Dropdown(choices=files, value=first, interactive=bool(files)),
@@ -175,14 +171,8 @@ class ChatHandlers:
             if result is None:
                 yield partial, gr.skip()
         answer = result.answer
-        pairs = list(conv.pairs)
-        messages = list(conv.messages)
-        if answer.mode != "hint":
-            pairs.append((question, answer.text))
-            messages.append({"role": "user", "content": md_escape(question)})
-        messages.append({"role": "assistant", "content": render_answer(answer)})
         text = answer.text if answer.mode == "hint" else format_answer(answer)
-        yield text, Conversation(messages, pairs, list(answer.citations))
+        yield text, _next_turn(conv, question, answer)
 
     def clear(self) -> tuple[Conversation, str, gr.Dropdown, str]:
         """The chat's Clear button: a new conversation, with nothing cited."""
@@ -190,6 +180,18 @@ class ChatHandlers:
 
     def open_article(self, source: str | None, conv: Conversation) -> str:
         return render_article(self.settings, source, conv.citations if conv else [])
+
+
+def _next_turn(conv: Conversation, question: str, answer: Answer) -> Conversation:
+    """The conversation after this answer, the same for the chat and the /chat endpoint: the
+    question and answer shown; the pair kept for follow-ups unless the answer was only a hint
+    (an empty question, an error), which a follow-up has nothing to lean on."""
+    messages = list(conv.messages)
+    if question:
+        messages.append({"role": "user", "content": md_escape(question)})
+    messages.append({"role": "assistant", "content": render_answer(answer)})
+    pairs = list(conv.pairs) if answer.mode == "hint" else [*conv.pairs, (question, answer.text)]
+    return Conversation(messages=messages, pairs=pairs, citations=list(answer.citations))
 
 
 def _alternatives(bot: Bot) -> dict[str, Callable[[], Bot]]:
@@ -209,7 +211,8 @@ def _alternatives(bot: Bot) -> dict[str, Callable[[], Bot]]:
 
     current = getattr(bot, "detected", None)
     choices: dict[str, Callable[[], Bot]] = {}
-    for server in probe(settings.probe_ports):
+    probed = getattr(bot, "probed", None)
+    for server in probed if probed is not None else probe(settings.probe_ports):
         for model in server.models[:8]:
             if current is not None and (current.port, current.model) == (server.port, model):
                 continue
