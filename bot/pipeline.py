@@ -16,6 +16,7 @@ from langchain_core.embeddings import Embeddings
 from bot import evidence as ev
 from bot.answer import Answer
 from bot.answer.extractive import extractive_answer
+from bot.casing import truecase, typed_uncased
 from bot.embed import make_embeddings
 from bot.lang import detect_language
 from bot.prompts import message
@@ -102,6 +103,9 @@ class Bot:
         # Undecodable bytes (argv, stdin, a browser) would crash the embedder: replaced here.
         question = " ".join(normalize(clean_input(question or "")).split())
         lang = detect_language(question)
+        # "who met in geneva": the articles' names capitalised, as if typed "Geneva" (bot.casing).
+        if typed_uncased(question):
+            question = truecase(question, self.retriever.lexical.name_forms)
         limit = self.settings.max_question_chars
         if len(question) > limit:
             question = question[:limit]
