@@ -99,18 +99,23 @@ class Bot:
 
     def prepare(self, question: str) -> tuple[str, str, list[str]]:
         """Clean the question; returns (question, language, notices)."""
+        question, lang, notices = self._clean(question)
+        return self._cased(question), lang, notices
+
+    def _clean(self, question: str) -> tuple[str, str, list[str]]:
         notices: list[str] = []
         # Undecodable bytes (argv, stdin, a browser) would crash the embedder: replaced here.
         question = " ".join(normalize(clean_input(question or "")).split())
         lang = detect_language(question)
-        # "who met in geneva": the articles' names capitalised, as if typed "Geneva" (bot.casing).
-        if typed_uncased(question):
-            question = truecase(question, self.retriever.lexical.name_forms)
         limit = self.settings.max_question_chars
         if len(question) > limit:
             question = question[:limit]
             notices.append(message("truncated", lang, limit=limit))
         return question, lang, notices
+
+    def _cased(self, question: str) -> str:
+        """"who met in geneva": the articles' names capitalised, as if typed "Geneva" (bot.casing)."""
+        return truecase(question, self.retriever.lexical.name_forms) if typed_uncased(question) else question
 
     def retrieve(self, question: Query | str, k: int | None = None, retriever: RetrieverKind | None = None) -> list[Hit]:
         return self.retriever.search(question, k=k or self.settings.top_k, kind=retriever)
@@ -166,7 +171,8 @@ class Bot:
     ) -> Iterator[str | Result]:
         """Yield answer text as it is generated, then the final `Result` (citations resolved)."""
         started = time.perf_counter()
-        question, lang, notices = self.prepare(question)
+        as_typed, lang, notices = self._clean(question)
+        question = self._cased(as_typed)
         if not re.search(r"\w", question):
             yield Result(Answer(message("empty_question", lang), mode="hint", lang=lang, answerer="none"))
             return
@@ -206,7 +212,11 @@ class Bot:
         if not judgement.answerable:
             answer = Answer(message("refusal", lang), mode="refusal", lang=lang, refused=True, answerer=self.answerer_label)
         elif llm:
-            answer = yield from self._generate(llm, question, standalone, ranked, lang, history)
+            # The model reads the question as typed: given capitals it did not type, a 0.5B model
+            # echoed two lower-case questions and mixed a third (eval, 11 such items); the
+            # evidence it is shown was still found and weighed with the capitals.
+            shown = as_typed if standalone == question else standalone
+            answer = yield from self._generate(llm, question, standalone, ranked, lang, history, shown)
         else:
             answer = extractive_answer(ranked, lang, question=typed if carried else asked)
         answer.question = standalone
@@ -229,11 +239,11 @@ class Bot:
         docs = [d for d in self.retriever.lexical.docs if d.id not in have]
         return hits + cited_hits(carried.quotes, docs, lambda doc: Hit(doc, 0.0))
 
-    def _generate(self, llm, question, standalone, ranked, lang, history) -> Iterator[str]:
+    def _generate(self, llm, question, standalone, ranked, lang, history, shown) -> Iterator[str]:
         from bot.answer.llm import LLMError
 
         try:
-            return (yield from llm.stream_answer(standalone, ranked, lang, history, typed=question))
+            return (yield from llm.stream_answer(shown, ranked, lang, history, typed=question))
         except LLMError as exc:
             if self.settings.fallback != "extractive":
                 return Answer(str(exc), mode="refusal", lang=lang, refused=True, answerer=llm.label, notice=str(exc))

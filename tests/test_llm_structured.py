@@ -334,3 +334,12 @@ def test_an_answer_holding_the_asked_for_value_is_on_the_question_in_no_shared_w
     assert result.answer.mode == "llm", (result.answer.flags, result.answer.trace)
     assert not result.answer.trace.get("off_question")
     assert len(fake.chat_requests()) == 1
+
+
+def test_a_lower_case_question_is_weighed_with_capitals_and_shown_to_the_model_as_typed(make_bot, fake):
+    bot = make_bot()
+    fake.script("ok", answer=reply("Sergei Lavrov and Antony Blinken met in Geneva."))
+    _, result = stream_answer(bot, "who met in geneva on 21/1?")
+    assert "geneva" in result.judgement.anchors
+    user = fake.chat_requests()[0]["body"]["messages"][-1]["content"]
+    assert "who met in geneva on 21/1?" in user and "Geneva on 21/1?" not in user
