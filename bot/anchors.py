@@ -102,7 +102,8 @@ def anchor_found(phrase: tuple[str, ...], text_tokens: str, vocabulary: set[str]
     thống Nga Vladimir Putin"), so there an exonym or one distinctive word of
     the name is enough, and titles alone are no name.
     """
-    if f" {' '.join(phrase)} " in text_tokens:
+    # "NATO-Nga" is one token of the text and two words of the name.
+    if f" {' '.join(phrase)} " in text_tokens or (len(phrase) > 1 and f" {'-'.join(phrase)} " in text_tokens):
         return True
     if lang != "en":
         return False

@@ -21,11 +21,15 @@ _NAME_TOKEN = re.compile(r"[A-ZĐ][\w'’]*(?:[.\-][\w'’]+)*")
 # A place in Vietnamese prose follows a preposition of place: "tại Geneva", "tới vùng Khabarovsk Krai"
 # (a noun for a place may stand between). "về" alone is "about" far more often than "to": only
 # "về phía" (towards). bot.expect reads a place the same way.
-PLACE_BEFORE = r"\b(?:tại|ở|tới|đến|sang|từ|về phía|xuống)\s+(?:(?:thủ đô|thành phố|vùng|tỉnh|nước|khu vực|thủ phủ|bang|miền)\s+)?"
+PLACE_PREPOSITIONS = ("tại", "ở", "tới", "đến", "sang", "từ", "về phía", "xuống")
+PLACE_BEFORE = (
+    rf"\b(?:{'|'.join(PLACE_PREPOSITIONS)})\s+(?:(?:thủ đô|thành phố|vùng|tỉnh|nước|khu vực|thủ phủ|bang|miền)\s+)?"
+)
 PLACE_PREP = re.compile(
     PLACE_BEFORE
     + r"((?:[A-ZĐ][\w\-]*)(?:\s+[A-ZĐ][\w\-.]*)*)(\s*\([^)]{1,40}\))?((?:\s*(?:,|và)\s*(?:[A-ZĐ][\w\-]*)(?:\s+[A-ZĐ][\w\-]*)*)*)"
 )
+_PLACE_WORDS = frozenset(fold(p) for p in PLACE_PREPOSITIONS if " " not in p)
 # "Who is Wendy Sherman?" / "… là ai?": asks for the role of a person the question names.
 _WHO_IS = re.compile(r"^\s*who (is|was)\b|\bla ai\b")
 
@@ -134,12 +138,31 @@ def _named_by(name: Name, question_tokens: frozenset[str], phrases: tuple[tuple[
 
 def _place_spans(sentence: str) -> list[tuple[int, int]]:
     text = normalize(sentence)
-    return [(m.start(1), m.end(3) if m.group(3) else m.end(2) if m.group(2) else m.end(1)) for m in PLACE_PREP.finditer(text)]
+    spans = []
+    for m in PLACE_PREP.finditer(text):
+        end = m.end(3) if m.group(3) else m.end(2) if m.group(2) else m.end(1)
+        spans.append((m.start(1), _known_place_end(m.group(1), m.start(1)) or end))
+    return spans
 
 
-def _modifier(text: str, name: Name) -> bool:
+def _known_place_end(run: str, offset: int) -> int | None:
+    """Where a known place that opens a run of capitalised words ends, when other names follow it:
+    in "tại Anh Andrei Kelin" the place is "Anh", and Andrei Kelin is a person."""
+    tokens = list(re.finditer(r"\S+", run))
+    known = 0
+    while known < len(tokens) and fold(tokens[known].group(0)) in _places():
+        known += 1
+    if 0 < known < len(tokens):
+        return offset + tokens[known - 1].end()
+    return None
+
+
+def _modifier(text: str, name: Name, roles: frozenset[str] = frozenset()) -> bool:
     """Is the name only a modifier, not an actor? After "của" (of: "phát ngôn viên của Tổng thống
-    Putin", Putin's spokesman) or the whole of a parenthesis (a gloss: "Hiệp ước Bắc Đại Tây Dương (NATO)")."""
+    Putin", Putin's spokesman) or the whole of a parenthesis (a gloss: "Hiệp ước Bắc Đại Tây Dương (NATO)").
+
+    `roles`: the nouns for a person the question asks by (`asked_roles`). A name titled with one
+    answers it even as a source: "theo Đại sứ Nga tại Anh Andrei Kelin" names the ambassador."""
     before = fold(text[max(0, name.start - 60) : name.start]).split()
     changed = True
     while before and changed:
@@ -147,9 +170,13 @@ def _modifier(text: str, name: Name) -> bool:
         while before and before[-1] in _places():
             before.pop()
             changed = True
-        for t in titles():
+            if before and before[-1] in _PLACE_WORDS:  # "Đại sứ Nga tại Anh": a title's place
+                before.pop()
+        for t, english in titles().items():
             n = len(t.split())
             if " ".join(before[-n:]) == t:
+                if t in roles or english.lower() in roles:
+                    return False
                 del before[-n:]
                 changed = True
                 break
@@ -171,6 +198,16 @@ def _asks_human() -> re.Pattern:
 
 
 @lru_cache(maxsize=256)
+def asked_roles(question: str) -> frozenset[str]:
+    """The nouns for a person the question asks by ("đại sứ", "spokesperson"), folded; none
+    when it does not ask for a person by one (`asks_for_human`)."""
+    if not asks_for_human(question):
+        return frozenset()
+    folded = f" {' '.join(fold(t) for t in words(question))} "
+    return frozenset(n for n in read_table("question_words.tsv")["person_nouns"] if f" {n} " in folded)
+
+
+@lru_cache(maxsize=256)
 def asks_for_human(question: str) -> bool:
     """Does the question ask for a person by a noun for one ("which diplomat", "người phát ngôn nào")?"""
     return bool(_asks_human().search(" ".join(fold(t) for t in words(question))))
@@ -185,13 +222,14 @@ def persons(sentence: str, question: str) -> list[Name]:
     text = normalize(sentence)
     places = _place_spans(sentence)
     human = asks_for_human(question)
+    roles = asked_roles(question)
     out = []
     for n in names(sentence):
         if human and n.acronym:
             continue
         if any(s <= n.start < e for s, e in places) and not n.titled:
             continue
-        if _modifier(text, n):
+        if _modifier(text, n, roles):
             continue
         if not n.person_like or _named_by(n, q_tokens, phrases):
             continue

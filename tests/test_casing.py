@@ -39,3 +39,12 @@ def test_lower_case_questions_are_answered_like_cased_ones(shared_bot, typed):
     lower, proper = shared_bot.ask(typed), shared_bot.ask(cased)
     assert [(c.source, c.start) for c in lower.citations] == [(c.source, c.start) for c in proper.citations]
     assert "Lavrov" in lower.text and "Blinken" in lower.text
+
+
+def test_a_hyphenated_name_is_found_as_the_text_writes_it():
+    """"NATO-Nga" is two words of the name and one token of the article."""
+    from bot.anchors import anchor_found
+
+    text = " hoi dong nato-nga ngay 12/1 "
+    assert anchor_found(("nato", "nga"), text, set(text.split()), "vi")
+    assert ("nato", "nga") in anchors(truecase("cuoc hop hoi dong nato-nga keo dai may tieng?", {"nato": "NATO", "nga": "Nga"}))

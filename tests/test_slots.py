@@ -65,6 +65,17 @@ def _e(text: str, source: str, start: int, score: float) -> Evidence:
     return e
 
 
+KELIN = "Tuy vậy, theo Đại sứ Nga tại Anh Andrei Kelin, rất khó có chuyện diễn ra đối thoại theo ý nguyện của ông Putin."
+
+
+@pytest.mark.parametrize("question", ["Ai là đại sứ Nga tại Anh?", "Who is Russia's ambassador to Britain?"])
+def test_a_source_titled_with_the_asked_role_answers_it(question: str) -> None:
+    """"theo X" names a source, no actor, unless X holds the role asked for; and the place
+    "tại Anh" ends where the ambassador's name begins."""
+    assert [n.text for n in persons(KELIN, question)] == ["Andrei Kelin"]
+    assert persons(KELIN, "Who did Putin meet?") == []  # the source of a report is no actor
+
+
 def test_another_articles_retelling_of_the_same_fact_is_not_quoted() -> None:
     question = "Lavrov và Blinken gặp nhau ở Geneva ngày nào?"
     best = _e("Ngày 21/1, Ngoại trưởng Lavrov và Ngoại trưởng Blinken đã hội đàm tại Geneva.", "a.txt", 0, 1.0)
