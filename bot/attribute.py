@@ -28,6 +28,7 @@ import numpy as np
 
 from bot.anchors import exonyms
 from bot.evidence import Evidence
+from bot.lang import VI_LETTERS
 from bot.lexicon import STOPWORDS, TITLES
 from bot.text import fold, lexical_tokens, normalize, sentences
 from bot.tuning import ATTRIBUTION as T
@@ -104,6 +105,35 @@ def _names(text: str) -> list[tuple[str, bool]]:
             end = m.end()
         if run:
             out.append((" ".join(run), start))
+    return out
+
+
+def _invented_words(text: str, folded_passages: Sequence[str], folded_question: str) -> set[str]:
+    """Capitalised words with Vietnamese letters that no passage or the question holds, folded.
+
+    A small model prefixes a Vietnamese surname to a name ("Nguyễn Putin", "Nguyễn Anh đã
+    cảnh báo…"): one real word lets a name of several words through, and a sentence's first
+    word is excused for its capital unless a name follows it. A foreign name's other
+    spelling ("Sergey") has no Vietnamese letters, so it is still let through by its other words."""
+    out = set()
+    for span in sentences(text) or []:
+        out |= _invented_in(span.text, folded_passages, folded_question)
+    return out
+
+
+def _invented_in(sentence: str, folded_passages: Sequence[str], folded_question: str) -> set[str]:
+    out = set()
+    for m in _NAME.finditer(sentence):
+        word = m.group(0)
+        if not VI_LETTERS.search(word):
+            continue
+        after = sentence[m.end() :].split(maxsplit=1)
+        if not sentence[: m.start()].strip(" \"'“‘(") and not (after and after[0][:1].isupper()):
+            continue  # a sentence's first word, capitalised for that ("Câu tập trận…", a misspelt "Cuộc")
+        key = fold(word)
+        pattern = rf"\b{re.escape(key)}\b"
+        if not any(re.search(pattern, f) for f in [*folded_passages, folded_question]):
+            out.add(key)
     return out
 
 
@@ -195,8 +225,11 @@ def attribute(
                 or (embed is not None and sim >= T.sim_support)
             )
         # Names and numbers no passage holds (nor the question): invented, or a wrong value.
+        invented = _invented_words(text, folded, q_folded)
         for n, at_start in names:
-            if not any(_name_in(n, f) for f in folded) and n not in given and not at_start:
+            if n in given:
+                continue
+            if not any(_name_in(n, f) for f in folded) and not at_start or set(n.split()) & invented:
                 s.missing.append(n)
         for n in nums:
             if not any(_number_forms(n) & ns for ns in numbers) and n not in given:

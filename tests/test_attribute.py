@@ -53,6 +53,24 @@ def test_an_invented_name_is_not_supported():
     assert not s.supported and any("macron" in m for m in s.missing)
 
 
+@pytest.mark.parametrize("text", [
+    "Nguyễn Anh đã có cuộc hội đàm với Antony Blinken tại Geneva.",  # a first word, but a name follows it
+    "Ngoại trưởng Nguyễn Lavrov đã có cuộc hội đàm tại Geneva.",  # one real word in a name of several
+])
+def test_an_invented_vietnamese_surname_is_not_supported(text):
+    (s,) = support(text)
+    assert not s.supported and any("nguyen" in m for m in s.missing)
+
+
+@pytest.mark.parametrize("text", [
+    "Câu tập trận dự kiến kéo dài 12 ngày.",  # a misspelt first word ("Cuộc"), capitalised as the first
+    "Sergey Lavrov and Antony Blinken met in Geneva.",  # another spelling, no Vietnamese letters
+])
+def test_a_first_word_or_a_foreign_names_spelling_is_no_invented_name(text):
+    (s,) = support(text)
+    assert s.supported and not s.missing
+
+
 def test_the_models_valid_markers_are_kept_and_out_of_range_ones_dropped():
     (kept,) = support("Lavrov and Blinken met in Geneva [1].")
     assert kept.model_cited == [1] and kept.cited == [1]
