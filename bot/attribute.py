@@ -229,7 +229,8 @@ def attribute(
         for n, at_start in names:
             if n in given:
                 continue
-            if not any(_name_in(n, f) for f in folded) and not at_start or set(n.split()) & invented:
+            unheld = not at_start and not any(_name_in(n, f) for f in folded)
+            if unheld or set(n.split()) & invented:
                 s.missing.append(n)
         for n in nums:
             if not any(_number_forms(n) & ns for ns in numbers) and n not in given:

@@ -58,11 +58,9 @@ def _names_in(part: str) -> list[str]:
     short answer ("Sergei Lavrov"), only the names in it when it is a whole sentence (a
     generated answer's first line): carried whole, a sentence's every word would have to
     be matched by the follow-up's evidence."""
-    if not part or _NUMERIC.search(part) and len(part.split()) <= SHORT_PART_WORDS:
-        return []
-    if len(part.split()) <= SHORT_PART_WORDS:
-        return [part]
-    return [t for t in _terms(part) if not _NUMERIC.search(t)]
+    if len(part.split()) > SHORT_PART_WORDS:
+        return [t for t in _terms(part) if not _NUMERIC.search(t)]
+    return [part] if part and not _NUMERIC.search(part) else []
 
 
 def _short_of(answer: str) -> str:
