@@ -76,6 +76,11 @@ def _sentence_numbers(text: str) -> list[str]:
     return found
 
 
+def _opens(sentence: str, at: int) -> bool:
+    """Is the word at `at` the sentence's first (quotes and brackets before it aside)?"""
+    return not sentence[:at].strip(" \"'“‘(")
+
+
 def _names(text: str) -> list[tuple[str, bool]]:
     """(folded name, is_sentence_start) for runs of capitalised words that are not titles or function words.
 
@@ -101,7 +106,7 @@ def _names(text: str) -> list[tuple[str, bool]]:
             else:
                 if run:
                     out.append((" ".join(run), start))
-                run, start = [word], not span.text[: m.start()].strip(" \"'“‘(")
+                run, start = [word], _opens(span.text, m.start())
             end = m.end()
         if run:
             out.append((" ".join(run), start))
@@ -128,7 +133,7 @@ def _invented_in(sentence: str, folded_passages: Sequence[str], folded_question:
         if not VI_LETTERS.search(word):
             continue
         after = sentence[m.end() :].split(maxsplit=1)
-        if not sentence[: m.start()].strip(" \"'“‘(") and not (after and after[0][:1].isupper()):
+        if _opens(sentence, m.start()) and not (after and after[0][:1].isupper()):
             continue  # a sentence's first word, capitalised for that ("Câu tập trận…", a misspelt "Cuộc")
         key = fold(word)
         pattern = rf"\b{re.escape(key)}\b"

@@ -10,6 +10,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from langchain_core.embeddings import Embeddings
 
@@ -25,6 +26,9 @@ from bot.retrieve import Hit, HybridRetriever, RetrieverKind, open_retriever
 from bot.settings import Settings, get_settings
 from bot.text import clean_input, normalize
 from bot.topic import topic_overlap
+
+if TYPE_CHECKING:
+    from bot.autodetect import DetectedServer
 
 History = list[tuple[str, str]]  # (user question, bot answer text) pairs, oldest first
 
@@ -64,7 +68,7 @@ class Bot:
         self._llm = None
         self._llm_error: str | None = None
         self.detected = None  # the local server found by autodetection, when it answers
-        self.probed: list | None = None  # every local server autodetection found, when it looked
+        self.probed: list[DetectedServer] | None = None  # every local server autodetection found, when it looked
         if self.settings.answer_mode == "extractive":
             return
         if server is None and not self.settings.llm_configured and self.settings.autodetect:

@@ -43,6 +43,7 @@ DEFAULT_DATA_DIR = REPO_ROOT / "seeds" if FROM_CHECKOUT else Path("seeds")
 RetrieverKind = Literal["hybrid", "dense", "bm25"]
 RETRIEVERS: tuple[str, ...] = get_args(RetrieverKind)
 
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 

@@ -107,12 +107,13 @@ _CLOSERS = "\"'”’»)]"
 def _opens_sentence(text: str, k: int) -> bool:
     """Does a sentence start at text[k]: an upper-case letter, a digit, an opening quote, or a
     dash before one? "…vũ khí, đạn dược... - đã hạ cánh" goes on after the dash."""
+    if text[k] in "-–":
+        k += 1
+        while k < len(text) and text[k] in " \t":
+            k += 1
+        if k == len(text):
+            return True
     ch = text[k]
-    if ch in "-–":
-        m = k + 1
-        while m < len(text) and text[m] in " \t":
-            m += 1
-        return m == len(text) or text[m].isupper() or text[m].isdigit() or text[m] in "\"“‘«("
     return ch.isupper() or ch.isdigit() or ch in "\"“‘«("
 
 

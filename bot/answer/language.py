@@ -29,7 +29,10 @@ def _prose(text: str) -> list[str]:
 
 def answer_language(text: str) -> str:
     """'vi' or 'en' for an answer text."""
-    tokens = _prose(text) or re.findall(r"\w+", text)
+    return _language_of(_prose(text) or re.findall(r"\w+", text))
+
+
+def _language_of(tokens: list[str]) -> str:
     if not tokens:
         return "en"
     share = sum(bool(VI_LETTERS.search(t)) for t in tokens) / len(tokens)
@@ -42,6 +45,5 @@ def answer_language(text: str) -> str:
 
 def language_ok(text: str, lang: str) -> bool:
     """Does the answer read in `lang`? Only English and Vietnamese are told apart."""
-    if lang not in ("en", "vi") or not re.search(r"\w", text) or not _prose(text):
-        return True
-    return answer_language(text) == lang
+    prose = _prose(text)
+    return lang not in ("en", "vi") or not prose or _language_of(prose) == lang
