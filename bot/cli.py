@@ -175,11 +175,24 @@ def chat() -> None:
 @click.option("--retriever", type=click.Choice(RETRIEVERS), default=None)
 @click.option("--k", type=int, default=5)
 @click.option("--check-floors", is_flag=True, help="Exit 1 when retrieval falls below eval/floors.json.")
-def eval_cmd(dataset: Path, out: Path | None, mode: str, retriever: str | None, k: int, check_floors: bool) -> None:
+@click.option(
+    "--articles",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Answer from these articles alone (an index of their own, cached); default: the folder named like "
+    "the dataset beside it (eval/news/ for eval/news.jsonl) if there is one, else the configured index.",
+)
+def eval_cmd(
+    dataset: Path, out: Path | None, mode: str, retriever: str | None, k: int, check_floors: bool, articles: Path | None
+) -> None:
     """Score the bot on a Q&A dataset; writes results.json and report.md."""
     from eval.runner import run_eval
 
-    sys.exit(run_eval(dataset=dataset, out=out, mode=mode, retriever=retriever, k=k, check_floors=check_floors))
+    sys.exit(
+        run_eval(
+            dataset=dataset, out=out, mode=mode, retriever=retriever, k=k, check_floors=check_floors, articles=articles
+        )
+    )
 
 
 @main.command()

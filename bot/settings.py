@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     # Corpus and index
     data_dir: Path = Field(DEFAULT_DATA_DIR, validation_alias="BOT_DATA_DIR")
     index_dir: Path = Field(Path(".bot"), validation_alias="BOT_INDEX_DIR")
+    # `bot eval --articles DIR`: each such folder's own index, cached here (never the user's index).
+    eval_index_dir: Path = Field(Path(".bot-eval"), validation_alias="BOT_EVAL_INDEX_DIR")
     collection: str = Field("news", validation_alias="BOT_COLLECTION")
     chunk_size: int = Field(600, ge=100, le=8000, validation_alias="BOT_CHUNK_SIZE")
     chunk_overlap: int = Field(120, ge=0, le=4000, validation_alias="BOT_CHUNK_OVERLAP")
@@ -71,6 +73,9 @@ class Settings(BaseSettings):
         "text-embedding-3-small", validation_alias="BOT_OPENAI_EMBEDDING_MODEL"
     )
 
+    # English questions also searched under the Vietnamese words of bot/data/glossary.tsv; 0 measures
+    # what retrieval does without it (on articles whose vocabulary nobody wrote down).
+    glossary: bool = Field(True, validation_alias="BOT_GLOSSARY")
     # Below this share of its sparse terms found in the best passages, a question is off-topic.
     min_topic_overlap: float = Field(0.235, ge=0, le=1, validation_alias="BOT_MIN_TOPIC_OVERLAP")
 

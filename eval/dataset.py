@@ -76,6 +76,11 @@ def parse_item(record: object, where: str, line: int) -> Item:
     # Gold sources may be written as paths; citations and chunks name files only.
     sources = [Path(s.strip()).name for s in _strings(record.get("sources"), "sources", where)]
     answerable = bool(sources) if "sources" in record else kind != "unanswerable"
+    if "answerable" in record:
+        # Said outright, it wins ("answerable": false with the article the question sits close to).
+        if not isinstance(record["answerable"], bool):
+            raise DatasetError(f"{where}: 'answerable' must be true or false, got {record['answerable']!r}")
+        answerable = record["answerable"]
     lang = _text(record.get("lang"), "lang", where).strip().lower() or detect_language(normalize(question))
     return Item(
         id=item_id,

@@ -27,6 +27,10 @@ Definitions (also printed at the end of report.md):
   the chunk text there), over all distinct markers in the run (pooled).
 - refusal_accuracy: unanswerable items that were refused.
 - false_refusal_rate: answerable items that were refused (lower is better).
+- outcome: each answer is "answered", "hedged" (it quotes the closest passage and says it may
+  not answer exactly) or "refused" ("the articles don't say"); `outcome_of`.
+- hedged_rate: answerable items hedged (lower is better).
+- refused_or_hedged: unanswerable items refused or hedged (not answered as if they were known).
 - latency_p50_s / latency_p95_s: seconds per question (linear-interpolated percentiles).
 - generated_rate (LLM runs): answerable items whose shown answer is the model's own,
   not the extractive fallback (a refusal counts as not generated).
@@ -71,6 +75,8 @@ METRICS: list[tuple[str, str, bool]] = [
     ("citation_valid", "Valid citation markers", True),
     ("refusal_accuracy", "Unanswerable refused", True),
     ("false_refusal_rate", "Answerable refused", False),
+    ("hedged_rate", "Answerable hedged", False),
+    ("refused_or_hedged", "Unanswerable refused or hedged", True),
     ("short_rate", "Short answer given", True),
     ("short_right", "Short answer holds a must-include term", True),
     ("generated_rate", "Generated answer shown (LLM runs)", True),
@@ -85,7 +91,7 @@ RETRIEVAL_METRICS = ["source_hit@5", "evidence_recall@5", "mrr@10"]
 MEAN_METRICS = [
     "source_hit@5", "evidence_recall@5", "mrr@10", "must_include", "token_f1",
     "citation_precision", "citation_recall", "citation_hit", "refusal_accuracy", "false_refusal_rate",
-    "short_rate", "short_right", "generated_rate", "answer_language_ok",
+    "hedged_rate", "refused_or_hedged", "short_rate", "short_right", "generated_rate", "answer_language_ok",
 ]
 SPLITS = ("dev", "test")  # always present in summary["by_split"]
 LANGS = ("en", "vi")  # always present in summary["by_lang"]
@@ -248,6 +254,20 @@ def check_markers(answer: str, citations: Sequence[dict], passages: Sequence[dic
 
 # -- one item -------------------------------------------------------------------
 
+OUTCOMES = ("answered", "hedged", "refused")
+# Flags an answerer sets when it quotes the closest passage while saying it may not answer exactly.
+HEDGE_FLAGS = ("may-not-answer", "model-refused")
+
+
+def outcome_of(item: dict) -> str | None:
+    """"answered", "hedged" or "refused" (None when the item was not answered: retrieval only)."""
+    if item.get("answer") is None:
+        return None
+    if item.get("refused"):
+        return "refused"
+    return "hedged" if any(f in HEDGE_FLAGS for f in item.get("flags") or []) else "answered"
+
+
 
 def score_item(item: dict, strip: Iterable[str] = ()) -> tuple[dict, list[str]]:
     """Every metric for one result record (None where it does not apply), and the checks it failed.
@@ -277,6 +297,7 @@ def score_item(item: dict, strip: Iterable[str] = ()) -> tuple[dict, list[str]]:
         scores["citation_recall"] = citation_recall(citations, gold)
         scores["citation_hit"] = citation_hit(citations, gold)
         scores["false_refusal_rate"] = 1.0 if refused else 0.0
+        scores["hedged_rate"] = 1.0 if outcome_of(item) == "hedged" else 0.0
         if not refused:
             short = item.get("short") or ""
             scores["short_rate"] = 1.0 if short else 0.0
@@ -293,6 +314,7 @@ def score_item(item: dict, strip: Iterable[str] = ()) -> tuple[dict, list[str]]:
             scores["answer_language_ok"] = 1.0 if llm["language_ok"] else 0.0
     if answered and not answerable:
         scores["refusal_accuracy"] = 1.0 if refused else 0.0
+        scores["refused_or_hedged"] = 1.0 if outcome_of(item) in ("refused", "hedged") else 0.0
     if answered:
         used = [p for p in retrieved if p.get("used", True)]
         markers = check_markers(answer, citations, used)
@@ -351,6 +373,11 @@ def aggregate(items: Sequence[dict]) -> dict:
     latencies = [i["latency_s"] for i in items if i.get("latency_s") is not None]
     out["latency_p50_s"] = _round(percentile(latencies, 50))
     out["latency_p95_s"] = _round(percentile(latencies, 95))
+    # How many answers of each outcome, answerable and unanswerable questions apart.
+    out["outcomes"] = {
+        side: {o: sum(outcome_of(i) == o for i in items if bool(i.get("answerable")) == want) for o in OUTCOMES}
+        for side, want in (("answerable", True), ("unanswerable", False))
+    }
     return out
 
 

@@ -76,7 +76,8 @@ def summary_table(summary: dict) -> str:
 
 
 # The columns of the split table: each half of the dataset, by language, and the conversation items.
-SPLIT_KEYS = ["must_include", "citation_precision", "refusal_accuracy", "false_refusal_rate", "short_rate",
+SPLIT_KEYS = ["must_include", "citation_precision", "refusal_accuracy", "false_refusal_rate", "hedged_rate",
+              "refused_or_hedged", "short_rate",
               "short_right", "citation_hit", "source_hit@5"]
 
 
@@ -223,6 +224,7 @@ DEFINITIONS = """\
 - **citation_recall**: share of an item's gold source files that are cited, averaged over answerable items (strict: a fact in two gold articles cited from one scores 0.5). **citation_hit** is the lenient view: at least one gold source cited.
 - **citation_valid**: distinct [n] markers whose citation lies in a passage the answerer was given (same file, span inside the chunk, quote equal to the text there), over all markers in the run.
 - **refusal_accuracy**: unanswerable items refused. **false_refusal_rate**: answerable items refused (lower is better).
+- **hedged_rate**: answerable items hedged: the closest passage quoted with "may not answer exactly" (lower is better). **refused_or_hedged**: unanswerable items refused or hedged, not answered as if the articles said.
 - **latency**: wall-clock seconds per question (p50/p95, linear interpolation).
 - **short_rate**: answerable items answered (not refused) that open with a short answer (the asked-for span of a cited sentence). **short_right**: of those with must-include strings, the share whose short answer (as shown, or the sentence words it came from) holds at least one must-include string.
 - **dev / test**: a fixed split of the dataset by id (SHA-1 parity, the `split` field); thresholds and word lists are set looking at dev items only, so test is the held-out view. **conversation**: items asked after their `history` questions, in one conversation.

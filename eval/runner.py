@@ -61,6 +61,36 @@ def _ingest_seeds(settings: Settings) -> None:
     _say(report.summary())
 
 
+def articles_index(settings: Settings, articles: Path) -> Settings:
+    """Settings for an index of `articles` alone, in a cached folder of its own (BOT_EVAL_INDEX_DIR).
+
+    A dataset written on its own articles (eval/news.jsonl on eval/news/) is scored on them
+    alone: never mixed into the user's index, and indexed once (a later run embeds only what
+    changed, and drops articles no longer in the folder).
+    """
+    import hashlib
+
+    from bot.ingest import ingest
+
+    folder = Path(articles).resolve()
+    slug = f"{folder.name or 'articles'}-{hashlib.sha1(str(folder).encode()).hexdigest()[:10]}"
+    own = settings.model_copy(
+        update={"index_dir": settings.eval_index_dir / slug, "data_dir": folder, "chroma_host": None}
+    )
+    report = ingest([folder], own, sync=True)
+    for name, reason in report.failed:
+        _say(f"skipped {name}: {reason}")
+    if report.files_added or report.files_updated or report.files_deleted:
+        _say(f"Indexed {folder} for this dataset ({own.index_dir}): {report.summary()}")
+    return own
+
+
+def dataset_articles(dataset: Path) -> Path | None:
+    """The articles folder a dataset brings with it: `eval/news/` beside `eval/news.jsonl`."""
+    folder = Path(dataset).with_suffix("")
+    return folder if folder.is_dir() and any(folder.glob("*.txt")) else None
+
+
 def open_bot(settings: Settings):
     """A Bot over the configured index, indexing `data_dir` first when the index is empty."""
     from bot.pipeline import Bot
@@ -122,6 +152,7 @@ def evaluate_item(bot, item: Item, *, k: int, retriever: str, use_llm: bool, ans
         "history": list(item.history),
         "short": "",
         "short_quote": "",
+        "outcome": None,  # answered / hedged / refused (eval.metrics.outcome_of)
     }
     try:
         result = None
@@ -173,6 +204,7 @@ def evaluate_item(bot, item: Item, *, k: int, retriever: str, use_llm: bool, ans
         record["error"] = f"{type(exc).__name__}: {exc}"
         if answer and record["answer"] is None:
             record.update(answer="", refused=False)
+    record["outcome"] = metrics.outcome_of(record)
     record["scores"], record["failed_checks"] = metrics.score_item(record, strip=metrics.lead_ins())
     return record
 
@@ -324,6 +356,7 @@ def run_eval(
     baseline: Path | None = None,
     floors: Path = FLOORS,
     retrieval_only: bool = False,
+    articles: Path | None = None,
 ) -> int:
     """Run the eval and write its files; returns the process exit code."""
     started = time.perf_counter()
@@ -346,6 +379,16 @@ def run_eval(
     # Extractive runs never load a model, even when one is configured.
     settings = settings.model_copy(update={"answer_mode": "llm" if mode == "llm" else "extractive"})
     retriever = retriever or settings.retriever
+    articles = articles or dataset_articles(dataset)
+    if articles is not None:
+        if not Path(articles).is_dir():
+            _say(f"Error: --articles {articles}: no such folder.")
+            return 2
+        try:
+            settings = articles_index(settings, Path(articles))
+        except (OSError, IndexUnavailable) as exc:
+            _say(f"Error: indexing {articles} failed: {exc}")
+            return 2
     try:
         bot = open_bot(settings)
     except IndexUnavailable as exc:
@@ -376,6 +419,7 @@ def run_eval(
     results = {
         "meta": {
             "dataset": str(dataset),
+            "articles": str(articles) if articles is not None else None,
             "n": len(records),
             "mode": mode,
             "retriever": retriever,
