@@ -21,7 +21,9 @@ def anchors(question: str) -> list[tuple[str, ...]]:
 
     Consecutive capitalised words form one name ("Hà Nội" is one place, not the
     common syllables "hà" and "nội"). A capitalised first word is not taken for
-    a name (every question starts with one) unless it is an acronym.
+    a name (every question starts with one) unless it is an acronym, a word no
+    Vietnamese syllable spells and no English function word is ("Pogba ghi bàn…",
+    "Huawei…"), or the first of several capitalised words ("Rupert Grint…").
     """
     phrases: list[tuple[str, ...]] = []
     current: list[str] = []
@@ -33,7 +35,7 @@ def anchors(question: str) -> list[tuple[str, ...]]:
     for i, token in enumerate(raw):
         folded = fold(token)
         is_number = bool(_NUMERIC.search(token))
-        is_name = (i > 0 and token[0].isupper()) or (len(token) > 1 and token.isupper())
+        is_name = (i > 0 and token[0].isupper()) or (len(token) > 1 and token.isupper()) or (i == 0 and _opens_with_name(raw))
         if (is_name or is_number) and folded not in STOPWORDS | TITLES:
             if is_number:
                 phrases.append((_canonical_date(folded),))
@@ -46,6 +48,22 @@ def anchors(question: str) -> list[tuple[str, ...]]:
     if current:
         phrases.append(tuple(current))
     return list(dict.fromkeys(phrases))
+
+
+def _opens_with_name(raw: list[str]) -> bool:
+    """Is a question's capitalised first word a name? In a Vietnamese question, one no Vietnamese
+    syllable spells ("Pogba ghi bàn…": English words are not that); in either language, one that
+    opens a run of capitalised words ("Rupert Grint…", "Long An…")."""
+    from bot.lang import detect_language
+    from bot.values import vietnamese_syllable
+
+    first = raw[0]
+    if not first[:1].isupper() or fold(first) in STOPWORDS | TITLES:
+        return False
+    if len(raw) > 1 and raw[1][:1].isupper() and fold(raw[1]) not in STOPWORDS | TITLES:
+        return True
+    vietnamese = detect_language(" ".join(raw)) == "vi"
+    return vietnamese and fold(first) == first.lower() and first.isalpha() and not vietnamese_syllable(first)
 
 
 def _months() -> dict[str, int]:

@@ -31,11 +31,10 @@ from bot.lexicon import STOPWORDS
 from bot.query import Query, as_query
 from bot.retrieve import Hit
 from bot.tables import read_table
-from bot.text import fold, lexical_tokens, normalize, sentences, words
+from bot.text import MIN_SENTENCE_WORDS, fold, lexical_tokens, normalize, sentences, words
 from bot.tuning import TUNING
 
-# Shorter "sentences" are captions and bylines ("Ảnh: AFP/TTXVN"), never an answer.
-MIN_WORDS = 6
+MIN_WORDS = MIN_SENTENCE_WORDS  # captions and bylines are shorter (bot.text)
 W = TUNING.weighing  # the weights, with the measurements behind them (bot/tuning.py)
 _PHOTO_CREDIT = re.compile(r"^\s*\(?\s*(ảnh|photo|nguồn ảnh)\s*:", re.I)
 _INLINE_CREDIT = re.compile(r"\(\s*(ảnh|photo)\s*:|\((phải|trái|giữa)\)", re.I)
@@ -291,8 +290,11 @@ def judge(
         return Judgement(False, f"off-topic (term overlap {overlap:.2f} < {min_overlap})", names, found_names, overlap)
     asked = query.expects
     if not holds_asked_value(ranked, asked, wanted, lang):
+        # On topic, naming what the question names, yet no sentence holds the kind of value it asks
+        # for: the closest passage is shown, saying it may not answer exactly, never refused (an
+        # answerable question worded unlike its article must not get "the articles don't say").
         missing = " or ".join(sorted(asked.strict))
-        return Judgement(False, f"no {missing} in the sentences about it", names, found_names, overlap, value_missing=True)
+        return Judgement(True, f"no {missing} in the sentences about it", names, found_names, overlap, value_missing=True)
     if not asked.strict and asks_done(query.text) and wanted and plan_only(ranked[0].text) and covers(ranked[0], wanted, lang):
         # "What did they agree in Paris on 25/1?" when the best sentence, naming Paris and
         # 25/1, only says talks will be held there. A "will" sentence that names nothing the

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from bot.lexicon import STOPWORDS, TITLES
 from bot.names import PLACE_BEFORE, asks_for_human, has_person
@@ -27,7 +27,9 @@ from bot.text import fold, normalize, value_tokens, words
 # "tại/ở/tới", a person or organisation named in Latin script that the question
 # does not name: bot.names.persons); missing from every good sentence, they
 # justify a refusal.
-STRICT_KINDS = frozenset({"quantity", "money", "duration", "date", "place", "person"})
+STRICT_KINDS = frozenset(
+    {"quantity", "money", "duration", "date", "place", "person", "percent", "measure", "age", "time", "minute", "score"}
+)
 
 _EN = {
     "money": re.compile(
@@ -45,6 +47,11 @@ _EN = {
         r"\b(who|whom|whose)\b|\bwhich (\w+ )?(officials?|ministers?|diplomats?|leaders?|presidents?|persons?|people|analysts?)\b"
     ),
     "place": re.compile(r"\bwhere\b|\b(which|what) (\w+ )?(city|cities|country|countries|place|places|capital|venue|town|region)\b"),
+    "percent": re.compile(r"\bwhat (percentage|percent|share|proportion)\b|\bhow many percent\b|\bby what percent|\bpercentage\b"),
+    "age": re.compile(r"\bhow old\b|\b(what|which) age\b|\bat what age\b"),
+    "time": re.compile(r"\bwhat time\b|\bat what hour\b|\bwhat hour\b"),
+    "minute": re.compile(r"\b(which|what|in what|in which) minute\b|\bminute (did|was|of)\b"),
+    "score": re.compile(r"\b(what|which) (was |is )?the (final )?score\b|\bby what score\b|\bwhat score\b|\bscoreline\b"),
 }
 # Folded Vietnamese: "bao lâu" and "bao lau" read the same.
 _VI = {
@@ -60,7 +67,15 @@ _VI = {
         r"\b(la ai|ten (la )?gi)\b|\bai\b"
         r"|\b(nguoi|nha ngoai giao|quan chuc|nha lanh dao|nha phan tich|lanh dao|ong|ba)( \w+){0,2} nao\b"
     ),
-    "place": re.compile(r"\b(o dau|tai dau|den dau|toi dau|noi nao|dia diem nao|thanh pho nao|nuoc nao|quoc gia nao|thu do nao)\b"),
+    "place": re.compile(
+        r"\b(o dau|tai dau|den dau|toi dau|noi nao|dia diem nao|thanh pho nao|nuoc nao|quoc gia nao|thu do nao"
+        r"|tinh nao|huyen nao|duong nao|san nao|san bay nao|khu vuc nao|vung nao|dia phuong nao)\b"
+    ),
+    "percent": re.compile(r"\bbao nhieu (phan tram|%)|\b(ty le|ti le)\b.*\bbao nhieu\b|\bphan tram\b"),
+    "age": re.compile(r"\b(bao nhieu|may) tuoi\b"),
+    "time": re.compile(r"\b(luc|vao|vao luc) (may|bao nhieu) gio\b|\bmay gio (sang|chieu|toi|dem)\b"),
+    "minute": re.compile(r"\bphut (thu )?(may|bao nhieu|nao)\b"),
+    "score": re.compile(r"\bty so\b"),  # "thắng" (won) folds like "tháng" (month): only "tỷ số"
 }
 # "mấy" folds to "may", as does "máy" (máy bay: aircraft): only read it with its diacritics.
 _VI_HOW_MANY = re.compile(r"(?<!ngày )(?<!tháng )(?<!năm )(?<!thứ )\bmấy\b")
@@ -103,6 +118,12 @@ class Expectation:
     year_only: bool = False  # "since what year", "năm nào": a day and month is no answer
     question_tokens: frozenset[str] = field(default_factory=frozenset)
     question: str = ""  # as asked: the person check reads its names (bot.short)
+    # What an amount measures (bot/data/dimensions.tsv): "how deep" -> length, "giá" -> money.
+    dimensions: frozenset[str] = frozenset()
+    # The counted thing of "how many X" / "bao nhiêu X", as typed (folded words), and an English
+    # one's Vietnamese spellings (folded syllables, bot.glossary): a count must be of it.
+    noun: tuple[str, ...] = ()
+    noun_vi: tuple[tuple[str, ...], ...] = ()
 
     @property
     def strict(self) -> frozenset[str]:
@@ -118,7 +139,9 @@ def counted_nouns() -> dict[str, list[str]]:
 def expectation(question: str) -> Expectation:
     """The kinds of value the question asks for (possibly several: "when … and how long …")."""
     text = normalize(question).lower()
-    folded = " ".join(fold(t) for t in re.findall(r"\w+", text))
+    # Names are never question words: "Việt Nam nào" folds to "… nam nao", as "năm nào" (which year).
+    typed = re.findall(r"\w+", normalize(question))
+    folded = " ".join("_" if i and w[:1].isupper() else fold(w) for i, w in enumerate(typed))
     kinds: set[str] = set()
     for kind, pattern in _EN.items():
         if pattern.search(text):
@@ -130,15 +153,145 @@ def expectation(question: str) -> Expectation:
         kinds.add("quantity")
     if asks_for_human(question):
         kinds.add("person")  # "Which spokesman…", by the one list of nouns for a person (question_words.tsv)
+    dims = _dimensions(text, folded)
+    if dims:
+        # "How deep was the snow?", "giá bao nhiêu": an amount of what the question measures.
+        kinds |= {d for d in dims if d in {"money", "percent", "age"}}
+        if dims - {"money", "percent", "age"}:
+            kinds.add("measure")
+        if not _asks_plain_count(text, folded):
+            kinds.discard("quantity")
+    if "time" in kinds:
+        kinds.discard("duration")  # "lúc mấy giờ": a time of day, not a duration
+    if "minute" in kinds:
+        kinds -= {"duration", "quantity"}
+    if "percent" in kinds and not _asks_plain_count(text, folded):
+        kinds.discard("quantity")
     # A money or duration question is not also a bare count: "how much … pay" needs a currency.
     if kinds & {"money", "duration"} and not _asks_plain_count(text, folded):
         kinds.discard("quantity")
     units = _units(text, folded) if "quantity" in kinds else ()
     time_units = _time_units(text, folded) if "duration" in kinds else ()
     year_only = "date" in kinds and bool(_YEAR_ASKED.search(text) or _YEAR_ASKED.search(folded))
+    noun = _counted(text, folded) if "quantity" in kinds else ()
     return Expectation(
-        frozenset(kinds), units, time_units, year_only, frozenset(fold(t) for t in words(question)), question
+        frozenset(kinds), units, time_units, year_only, frozenset(fold(t) for t in words(question)), question,
+        frozenset(dims), noun, _in_vietnamese(noun) if noun and not _is_vietnamese(text) else (),
     )
+
+
+# A question asks for an amount: only then does a word like "price" or "sâu" say what it measures.
+_ASKS_AMOUNT = re.compile(r"\bhow\b|\bwhat\b|\bwhich\b|\bbao nhieu\b|\bmay\b|\bla gi\b|\bnhu the nao\b|\bbao xa\b")
+
+
+@cache
+def _dimension_words() -> dict[str, dict[tuple[str, ...], frozenset[str]]]:
+    """{"en": English phrases, "vi": Vietnamese as written, "vi_folded": the same folded} -> dimensions."""
+    out: dict[str, dict[tuple[str, ...], frozenset[str]]] = {"en": {}, "vi": {}, "vi_folded": {}}
+    for key, dims in read_table("dimensions.tsv").items():
+        lang, _, phrase = key.partition(":")
+        out[lang][tuple(phrase.lower().split())] = frozenset(dims)
+        if lang == "vi":
+            out["vi_folded"][tuple(fold(phrase).split())] = frozenset(dims)
+    return out
+
+
+_AMOUNT_WORDS = ("bao nhiêu", "mấy", "bao nhieu", "may")
+
+
+def _dimensions(text: str, folded: str) -> set[str]:
+    """The dimensions the question's words measure ("how deep" -> length, "giá bao nhiêu" -> money,
+    "tại km bao nhiêu", "in mAh" -> the unit's), when it asks for an amount (bot/data/dimensions.tsv,
+    units.tsv)."""
+    if not (_ASKS_AMOUNT.search(text) or _ASKS_AMOUNT.search(folded)):
+        return set()
+    typed_plain = fold(text) == text  # typed without diacritics: read folded
+    found: set[str] = _asked_units(text)
+    for lang, tokens in (("en", re.findall(r"[\w\-]+", text)), ("vi_folded" if typed_plain else "vi", text.split())):
+        tokens = [t.strip("?.,!:;\"'“”()") for t in tokens]
+        table = _dimension_words()[lang]
+        i = 0
+        while i < len(tokens):
+            for n in (3, 2, 1):
+                phrase = tuple(tokens[i : i + n])
+                dims = table.get(phrase)
+                if not dims:
+                    continue
+                if lang != "en" and n == 1 and i > 0:
+                    # "giá" of "đánh giá", "cao" of "cao tốc": a one-syllable word measures only
+                    # as the question's first word or right before "bao nhiêu" / "mấy".
+                    after = " ".join(tokens[i + 1 : i + 4])
+                    if not any(after.startswith(w) or after.startswith("là " + w) or after.startswith("la " + w)
+                               for w in _AMOUNT_WORDS):
+                        continue
+                found |= dims
+                i += n - 1
+                break
+            i += 1
+    return found
+
+
+# A unit the question names: right before or after the amount asked ("km bao nhiêu", "bao nhiêu
+# km", "how many GB"), or after "in" ("in mAh"). Days, years and money are read elsewhere.
+_UNIT_ASKED = re.compile(r"(\S+)\s+(?:là\s+|la\s+)?(?:bao nhiêu|bao nhieu|mấy)|(?:bao nhiêu|bao nhieu|mấy|how many|how much|\bin)\s+(\S+)")
+
+
+def _asked_units(text: str) -> set[str]:
+    from bot.values import units
+
+    exact, folded = units()
+    found = set()
+    for m in _UNIT_ASKED.finditer(text):
+        word = (m.group(1) or m.group(2)).strip("?.,!:;")
+        unit = exact.get((word,)) or (folded.get((fold(word),)) if len(word) > 1 else None)
+        if unit is not None and unit.dimension not in {"duration", "money", "age"} and word.lower() not in {"in", "m", "l", "g", "w", "ha"}:
+            found.add(unit.dimension)
+    return found
+
+
+def _is_vietnamese(text: str) -> bool:
+    from bot.lang import detect_language
+
+    return detect_language(text) == "vi"
+
+
+# Words that end the counted noun of "how many X …" / "bao nhiêu X …".
+_NOUN_STOP_EN = re.compile(
+    r"^(did|does|do|is|are|was|were|has|have|had|will|would|can|could|in|of|on|at|for|to|by|with|from|there|that|"
+    r"which|who|the|a|an|and|or|per|each|during|after|before|than|as)$"
+)
+
+
+def _counted(text: str, folded: str) -> tuple[str, ...]:
+    """The counted noun of "how many new Covid-19 cases did…" (new, covid-19, cases) or of
+    "bao nhiêu phòng", "mấy lựa chọn màu" (folded syllables); () when none is said."""
+    m = re.search(r"\bhow many\s+(.+)", text)
+    if m:
+        out = []
+        for word in re.findall(r"[\w\-']+", m.group(1))[:4]:
+            if _NOUN_STOP_EN.match(word):
+                break
+            out.append(word)
+        return tuple(out)
+    m = re.search(r"\b(?:bao nhieu|may|so luong|so)\s+(.+)", folded)
+    if m:
+        out = []
+        for word in m.group(1).split()[:4]:
+            if word in STOPWORDS or word in {"la", "thi", "va", "cua", "nguoi", "duoc", "bi", "da", "se", "tai", "o", "tien"}:
+                break
+            out.append(word)
+        return tuple(out)
+    return ()
+
+
+def _in_vietnamese(noun: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    """An English counted noun's Vietnamese spellings (bot.glossary), its last word (the head) first."""
+    from bot.glossary import vietnamese_phrases
+    from bot.text import lexical_tokens
+
+    head = tuple(lexical_tokens(noun[-1]))
+    found = vietnamese_phrases(head) or vietnamese_phrases(tuple(t.rstrip("s") for t in head))
+    return tuple(p for word in found for p in word)
 
 
 def _time_units(text: str, folded: str) -> tuple[str, ...]:
@@ -246,13 +399,98 @@ def has_place(sentence: str, exp: Expectation) -> bool:
     return False
 
 
+# -- which stated values answer (bot.values) --------------------------------------------------
+
+def _noun_fit(m, exp: Expectation) -> int:
+    """2: the counted noun is the one asked about; 1: the question names none; 0: it cannot be
+    told (an English noun no table translates); -1: another noun.
+
+    An English noun counts through its Vietnamese spellings (bot.glossary, counted_nouns.tsv); a
+    Vietnamese one by a syllable the two share ("lựa chọn màu" is counted in "phiên bản màu sắc").
+    """
+    from bot.text import lexical_tokens
+
+    if not exp.noun and not exp.units:
+        return 1
+    counted = f" {' '.join(lexical_tokens(m.unit))} "
+    if _is_vietnamese(exp.question):
+        wanted = [[w] for w in exp.noun if w not in STOPWORDS]
+    else:
+        wanted = [u.split() for u in exp.units] + [list(p) for p in exp.noun_vi]
+    if not wanted:
+        return 0
+    return 2 if any(f" {' '.join(w)} " in counted for w in wanted) else -1
+
+
+def fit(m, kind: str, exp: Expectation) -> int:
+    """How well mention `m` answers the asked `kind`: 2 of the very unit / noun / dimension
+    asked, 1 of the kind (nothing more asked), 0 of the kind but not verifiable, -1 not at all."""
+    if kind == "quantity":
+        if m.kind == "count":
+            return _noun_fit(m, exp)
+        if m.kind in {"measure", "money", "percent"} and not exp.noun:
+            return 1
+        return -1
+    if kind == "money":
+        return 2 if m.kind == "money" else -1
+    if kind == "percent":
+        return 2 if m.kind == "percent" else -1
+    if kind == "age":
+        return 2 if m.kind == "age" else -1
+    if kind == "measure":
+        if m.kind != "measure":
+            return -1
+        return 2 if m.dimension in exp.dimensions else (1 if not exp.dimensions else -1)
+    if kind == "duration":
+        if m.kind != "duration":
+            return -1
+        if exp.time_units:
+            return 2 if fold(m.unit) in {fold(u) for u in exp.time_units} else -1
+        return 1
+    if kind in {"time", "minute", "score"}:
+        return 2 if m.kind == kind or (kind == "time" and m.kind == "date" and re.search(r"\d+h|\bgiờ\b", m.text)) else -1
+    if kind == "date":
+        if m.kind not in {"date", "time"}:
+            return -1
+        numbers = re.findall(r"\d+(?:/\d+)*", m.text)
+        if numbers and all(n in exp.question_tokens for n in numbers):
+            return -1  # the question's own date
+        if exp.year_only and not re.search(r"(19|20)\d\d", m.text):
+            return -1
+        return 1
+    if kind == "place":
+        # "tại Paris" answers where; a country named in passing ("Bộ trưởng Quốc phòng Mỹ") may not.
+        return 1 if m.kind == "place" else 0 if m.kind == "placename" else -1
+    return -1
+
+
+
+def _mentioned(kind: str):
+    """A check that the sentence states a value of `kind` that may answer (bot.values)."""
+
+    def check(sentence: str, exp: Expectation) -> bool:
+        from bot.values import mentions
+
+        # A count of a thing no table translates may answer; a country named in passing is no place.
+        least = 0 if kind == "quantity" else 1
+        return any(fit(m, kind, exp) >= least for m in mentions(sentence))
+
+    return check
+
+
+def _either(old, kind: str):
+    new = _mentioned(kind)
+    return lambda sentence, exp: old(sentence, exp) or new(sentence, exp)
+
+
 _CHECKS = {
-    "quantity": has_quantity,
-    "money": has_money,
-    "duration": has_duration,
-    "date": has_date,
+    "quantity": _either(has_quantity, "quantity"),
+    "money": _either(has_money, "money"),
+    "duration": _either(has_duration, "duration"),
+    "date": _either(has_date, "date"),
     "person": lambda sentence, exp: has_person(sentence, exp.question),
-    "place": has_place,
+    "place": _either(has_place, "place"),
+    **{kind: _mentioned(kind) for kind in ("percent", "measure", "age", "time", "minute", "score")},
 }
 
 

@@ -4,11 +4,16 @@ The articles are Vietnamese. An English question shares only names and
 numbers with them, so BM25 and the evidence judge's word overlap could not
 see that "drill" is "tập trận" or "warned" is "cảnh báo"; only the
 embedding could, and multilingual-e5-small is weak across languages.
-bot/data/glossary.tsv maps the news vocabulary (read from the articles, not
-from any eval question) to the Vietnamese words for it. An English
-question's phrases (longest first) and words found there become extra
-terms: for each, its folded Vietnamese phrases, each a tuple of syllables,
-because Vietnamese words are written as separate syllables ("tap tran").
+Two tables map English words to the Vietnamese words for them:
+bot/data/en_vi.tsv, a general lexicon of news vocabulary (3,400 entries
+written from general knowledge of both languages, for any corpus: prices,
+units, roles, sport, health, traffic…), and bot/data/glossary.tsv, the
+vocabulary of the seed articles (read from them, not from any eval
+question), which wins where both have a word. An English question's phrases
+(longest first) and words found there become extra terms: for each, its
+folded Vietnamese phrases, each a tuple of syllables, because Vietnamese
+words are written as separate syllables ("tap tran"). BOT_GLOSSARY=0 and
+BOT_LEXICON=0 leave either out (to measure what each brings).
 """
 
 from __future__ import annotations
@@ -19,12 +24,23 @@ from bot.lexicon import STOPWORDS
 from bot.tables import read_table
 from bot.text import lexical_tokens
 
+Table = dict[tuple[str, ...], tuple[tuple[str, ...], ...]]
+
+
+def _glossary() -> Table:
+    """English words (folded tokens) -> their Vietnamese phrases (folded syllables), from the tables
+    the settings switch on."""
+    from bot.settings import get_settings
+
+    settings = get_settings()
+    return _tables((("glossary.tsv",) if settings.glossary else ()) + (("en_vi.tsv",) if settings.lexicon else ()))
+
 
 @cache
-def _glossary() -> dict[tuple[str, ...], tuple[tuple[str, ...], ...]]:
-    """English words (folded tokens) -> their Vietnamese phrases (folded syllables)."""
-    out: dict[tuple[str, ...], tuple[tuple[str, ...], ...]] = {}
-    for english, spellings in read_table("glossary.tsv").items():
+def _tables(names: tuple[str, ...]) -> Table:
+    """The tables merged, the first named winning where two have a word."""
+    out: Table = {}
+    for english, spellings in (item for name in reversed(names) for item in read_table(name).items()):
         key = tuple(lexical_tokens(english))
         if all(t in STOPWORDS for t in key):
             continue  # "said", "told": in nearly every sentence, they would only add noise

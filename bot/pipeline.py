@@ -211,8 +211,9 @@ class Bot:
             # (in the candidates the first search pooled: no second search).
             deeper = self.retriever.search(asked, k=3 * len(hits) or None, kind=retriever, reuse_pool=True)
             deeper = self._with_cited(deeper, carried)
-            ranked, judgement = self._weigh(typed, asked, deeper, lang, carried)
-            hits = deeper if judgement.answerable else hits
+            deep_ranked, deep_judgement = self._weigh(typed, asked, deeper, lang, carried)
+            if deep_judgement.answerable and not deep_judgement.value_missing:
+                ranked, judgement, hits = deep_ranked, deep_judgement, deeper
         if not judgement.answerable:
             answer = Answer(message("refusal", lang), mode="refusal", lang=lang, refused=True, answerer=self.answerer_label)
         elif llm:
@@ -222,7 +223,7 @@ class Bot:
             shown = as_typed if standalone == question else standalone
             answer = yield from self._generate(llm, question, standalone, ranked, lang, history, shown)
         else:
-            answer = extractive_answer(ranked, lang, question=typed if carried else asked)
+            answer = extractive_answer(ranked, lang, question=typed if carried else asked, unsure=judgement.value_missing)
         answer.question = standalone
         if notices:
             answer.notice = " ".join(filter(None, [*notices, answer.notice]))

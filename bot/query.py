@@ -18,7 +18,6 @@ from bot.expect import Expectation, expectation
 from bot.glossary import vietnamese_phrases
 from bot.lang import detect_language
 from bot.lexicon import STOPWORDS
-from bot.settings import get_settings
 from bot.text import lexical_tokens, normalize
 
 
@@ -67,7 +66,7 @@ def parse(text: str, lang: str | None = None) -> Query:
         content=tuple(dict.fromkeys(t for t in terms if t not in STOPWORDS)),
         anchors=tuple(anchors(text)),
         expects=expectation(text),
-        glossed=vietnamese_phrases(terms) if lang == "en" and get_settings().glossary else (),
+        glossed=vietnamese_phrases(terms) if lang == "en" else (),
     )
 
 

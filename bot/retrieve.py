@@ -39,6 +39,7 @@ class Hit:
     bm25_rank: int | None = None
     dense_sim: float | None = None
     bm25_score: float | None = None
+    sparse_rank: int | None = None  # among the pooled candidates, by sparse latent terms (bot.topic.TopicRanker)
 
     @property
     def source(self) -> str:
@@ -62,6 +63,7 @@ class HybridRetriever(BaseRetriever):
 
     store: Chroma
     lexical: BM25Index
+    topics: object | None = None  # bot.topic.TopicRanker: ranks the pool by sparse latent terms (hybrid only)
     kind: RetrieverKind = "hybrid"
     k: int = 5
     fetch_k: int = 30
@@ -129,8 +131,17 @@ class HybridRetriever(BaseRetriever):
             hit.bm25_rank, hit.bm25_score = rank, score
 
         if kind == "hybrid":
-            weight = TUNING.retrieval.bm25_weight(query.lang)
-            fused = reciprocal_rank_fusion([[d.id for d, _ in dense], [d.id for d, _ in lexical]], weights=[1.0, weight])
+            rankings = [[d.id for d, _ in dense], [d.id for d, _ in lexical]]
+            weights = [1.0, TUNING.retrieval.bm25_weight(query.lang)]
+            if self.topics is not None:
+                # The pool's third ranking: the question's sparse latent terms (cross-lingual).
+                pooled = list(hits.values())
+                ranked = self.topics.rank(query.text, [h.doc.page_content for h in pooled])
+                for rank, (i, _) in enumerate(ranked, start=1):
+                    pooled[i].sparse_rank = rank
+                rankings.append([pooled[i].doc.id for i, _ in ranked])
+                weights.append(TUNING.retrieval.sparse_weight)
+            fused = reciprocal_rank_fusion(rankings, weights=weights)
         else:
             fused = reciprocal_rank_fusion([[d.id for d, _ in (dense or lexical)]])
         for key, hit in hits.items():
@@ -164,6 +175,11 @@ def open_retriever(
             f"The index ({store_label(settings)}) is empty. Add articles with `bot ingest {settings.data_dir}`."
         )
     lexical = BM25Index.load(lexical_path(settings))
+    from bot.embed import embedder_name
+    from bot.sentence_vectors import open_store
+    from bot.topic import TopicRanker
+
+    vectors = open_store(settings.index_dir, embedder_name(settings))
     if lexical is None or len(lexical) != count:
         # Missing, old or out of step with Chroma (e.g. another machine ingested
         # into the server): rebuild from the store once, and keep it.
@@ -171,4 +187,10 @@ def open_retriever(
         # A read-only index still answers; it just rebuilds at the next start.
         with contextlib.suppress(OSError):
             lexical.save(lexical_path(settings))
-    return HybridRetriever(store=store, lexical=lexical, kind=kind or settings.retriever, k=settings.top_k)
+    return HybridRetriever(
+        store=store,
+        lexical=lexical,
+        topics=TopicRanker(vectors) if vectors is not None else None,
+        kind=kind or settings.retriever,
+        k=settings.top_k,
+    )

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from bot.text import sentences
+from bot.text import MIN_SENTENCE_WORDS, sentences
 
 FILE_NAME = "vectors.sqlite"
 _BATCH = 500  # keys per SELECT (SQLite's parameter limit is 32766; smaller stays fast)
@@ -42,9 +42,7 @@ def vectors_path(index_dir: Path) -> Path:
 
 def evidence_sentences(text: str) -> list[str]:
     """The sentences of a chunk that evidence scoring may embed (same split, same minimum length)."""
-    from bot.evidence import MIN_WORDS
-
-    return [s.text for s in sentences(text) if len(s.text.split()) >= MIN_WORDS]
+    return [s.text for s in sentences(text) if len(s.text.split()) >= MIN_SENTENCE_WORDS]
 
 
 class VectorStore:
@@ -137,6 +135,25 @@ class VectorStore:
         vec = np.zeros(dim, dtype=np.float32)
         vec[np.frombuffer(row[0], dtype=np.int32)] = np.frombuffer(row[1], dtype=np.float32)
         return vec
+
+    def sparse_rows(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray] | None]:
+        """Stored topic vectors of `texts` as (indices, weights), None where none is stored: read
+        in batches and never densified (a dense row is the sparse head's 250k floats)."""
+        keys = self._sparse_keys(list(texts))
+        found: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+        try:
+            with self._lock:
+                for i in range(0, len(keys), _BATCH):
+                    part = keys[i : i + _BATCH]
+                    rows = self._db.execute(
+                        f"SELECT key, idx, val FROM sparse WHERE key IN ({','.join('?' * len(part))})", part
+                    ).fetchall()
+                    found.update(
+                        (k, (np.frombuffer(ix, dtype=np.int32), np.frombuffer(v, dtype=np.float32))) for k, ix, v in rows
+                    )
+        except sqlite3.Error:
+            return [None] * len(keys)
+        return [found.get(k) for k in keys]
 
     def missing_sparse(self, texts: list[str]) -> list[str]:
         """Those of `texts` with no stored topic vector, once each, in order."""

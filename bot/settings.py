@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     # English questions also searched under the Vietnamese words of bot/data/glossary.tsv; 0 measures
     # what retrieval does without it (on articles whose vocabulary nobody wrote down).
     glossary: bool = Field(True, validation_alias="BOT_GLOSSARY")
+    # ... and under those of bot/data/en_vi.tsv, the general English-Vietnamese news lexicon.
+    lexicon: bool = Field(True, validation_alias="BOT_LEXICON")
     # Below this share of its sparse terms found in the best passages, a question is off-topic.
     min_topic_overlap: float = Field(0.235, ge=0, le=1, validation_alias="BOT_MIN_TOPIC_OVERLAP")
 

@@ -1,17 +1,15 @@
-"""The short answer: the span of a cited sentence that holds what the question asks for.
+"""The short answer: the value of a cited sentence that answers the question, when it is sure.
 
-Many questions ask for something that reads the same in English and Vietnamese:
-people and organisations written in Latin script ("Sergei Lavrov", "OSCE"),
-numbers and amounts ("100.000", "S-400"), dates ("21/1", "14-12") and places
-("Geneva"; "Thụy Sĩ" → "Switzerland" through bot/data/exonyms.tsv). When a
-question asks who / when / where / how many / how much / how long, this module
-pulls that span out of the sentence the answer quotes, so that a reader of
-either language gets the answer first and the quote as its proof.
-
-Everything here only ever *selects* text from the sentence: the English
-rendering changes the words around a value (units, month names, "less than",
-from bot/data/short_words.tsv), never the value. No span of the asked kind in
-the sentence gives no short answer.
+A question asking who / when / where / how many / how much / how long / what score… asks for
+a value of one kind (bot.expect); a sentence states values (bot.values: "1,5 triệu đồng",
+"554 tình nguyện viên", "Phút 75", "Vàng Văn Phúc"). The short answer is the one value of the
+asked kind, of the unit or thing asked about ("how many megapixels" is answered by "16 MP",
+not by "8 GB"; "how many volunteers" by "554 tình nguyện viên", not "100%"), tied to what the
+question names: among several, the one whose clause holds more of the question's words
+("… 1,5 triệu bảng Anh cho hai ngôi nhà ở Luton" for the houses in Luton). It is shown only
+when one value clearly answers; otherwise the quote stands alone. A reader of either language
+can use it: for an English question its number and unit are written the English way
+("1.5 million dong", "the 75th minute"), never another value.
 """
 
 from __future__ import annotations
@@ -20,21 +18,20 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from bot.expect import _CURRENCIES, _DATE_TOKEN, _DURATION_UNITS, _NUMBER_WORDS, Expectation, counted_nouns, expectation
-from bot.names import PLACE_PREP, persons
+from bot.anchors import anchors
+from bot.expect import Expectation, expectation, fit
+from bot.lexicon import STOPWORDS
+from bot.names import Name, _given, _modifier, _named_by, asked_roles, asks_for_human
 from bot.tables import read_table
-from bot.text import fold, normalize, words
+from bot.text import fold, lexical_tokens, normalize
+from bot.values import Mention, mentions, units
 
 # The kinds a short answer is given for, in the order they are listed.
-KINDS = ("person", "place", "date", "duration", "quantity", "money")
+KINDS = ("person", "place", "date", "time", "minute", "duration", "quantity", "money", "percent", "measure", "age", "score")
 MAX_NAMES = 3  # "Sergei Lavrov and Antony Blinken": more is a list, not an answer
-_TOKEN = re.compile(r"[\w'’]+(?:[./\-,][\w'’]+)*")
-_DATE = re.compile(
-    r"\b(?:(?:ngày|hôm)\s+)?\d{1,2}[/-]\d{1,2}(?:[/-]\d{2,4})?\b"
-    r"|\btháng\s+\d{1,2}(?:[/-](?:19|20)\d\d)?\b"
-    r"|\b(?:năm\s+)?(?:19|20)\d\d\b"
-)
-_NUMBER = r"\d+(?:[.,]\d+)*"
+# Where a clause of a sentence ends: a value is about the words of its own clause.
+# "1,5" is a number; "và" joins subjects ("Lavrov và Blinken") as often as clauses, so it splits none.
+_CLAUSE = re.compile(r"(?<!\d),|,(?!\d)|[;:()\[\]]|\s[-–]\s|\s(?:nhưng|còn)\s")
 
 
 @dataclass(frozen=True)
@@ -54,15 +51,221 @@ class Short:
         return bool(self.text)
 
 
-# -- tables ------------------------------------------------------------------------
+# -- which mentions answer which kind ------------------------------------------------------------
+
+NUMERIC = {"count", "money", "percent", "measure", "duration", "age"}
+
+
+# -- the clause around a value ----------------------------------------------------------------------
+
+
+def _clauses(sentence: str) -> list[tuple[int, int]]:
+    bounds = [0] + [x for m in _CLAUSE.finditer(sentence) for x in (m.start(), m.end())] + [len(sentence)]
+    return [(bounds[i], bounds[i + 1]) for i in range(0, len(bounds) - 1, 2)]
+
+
+def _terms(exp: Expectation, glossed: tuple = ()) -> dict[str, float]:
+    """The question's words a clause may share with it, weighted: names and numbers 2, other words 1.
+    An English question's words count through their Vietnamese syllables (bot.glossary)."""
+    if not glossed and fold(exp.question) == exp.question.lower():
+        from bot.glossary import vietnamese_phrases
+
+        glossed = vietnamese_phrases(tuple(lexical_tokens(exp.question)))
+    out: dict[str, float] = {}
+    for t in lexical_tokens(exp.question):
+        if t not in STOPWORDS and len(t) > 1:
+            out[t] = CONTENT
+    from bot.anchors import exonyms
+
+    for a in anchors(exp.question):
+        for t in a:
+            out[t] = ANCHOR
+        for spelling in exonyms().get(" ".join(a), []):  # "Russia" is "Nga" in the articles
+            for t in spelling.split():
+                out[t] = ANCHOR
+    for word in glossed:
+        for phrase in word:
+            for s in phrase:
+                if s not in STOPWORDS:
+                    out.setdefault(s, CONTENT)
+    return out
+
+
+ANCHOR, CONTENT = 2.0, 1.0  # the weights of a question's names and numbers, and of its other words
+
+
+def tied(sentence: str, start: int, end: int, terms: dict[str, float], others: tuple[tuple[int, int], ...] = ()) -> bool:
+    """Is the value at sentence[start:end] about what the question asks? Where the sentence holds
+    any of the question's words besides its names, one must be near the value ("… 70% so với năm
+    2019" is not the year of the asked event); otherwise one of its names must be."""
+    content = {t: w for t, w in terms.items() if w == CONTENT}
+    if context(sentence, 0, 0, content, ((start, end), *others), whole=True):
+        return context(sentence, start, end, content, others) > 0
+    return context(sentence, start, end, terms, others) > 0
+
+
+def context(
+    sentence: str,
+    start: int,
+    end: int,
+    terms: dict[str, float],
+    others: tuple[tuple[int, int], ...] = (),
+    whole: bool = False,
+) -> float:
+    """The weight of the question's words around sentence[start:end], nearer words weighing more:
+    what ties a value to what the question asks about. Its clause's words count (its own and the
+    other candidate values' words aside: `others`); a value alone in its clause ("Phút 33, Dzeko
+    đã…", "Ngày 21/1, …") is about the clause after it; with no question word in its clause, half
+    of those in the clauses on either side count (an appositive: "…, cựu lãnh đạo NATO X")."""
+    clauses = [(0, len(sentence))] if whole else _clauses(sentence)
+    skip = [(start, end), *others]
+
+    def weight(a: int, b: int) -> float:
+        total, seen = 0.0, set()
+        for m in re.finditer(r"\w+(?:[/.\-]\w+)*", sentence[a:b]):
+            at = a + m.start()
+            if any(s <= at < e for s, e in skip):
+                continue
+            distance = 0 if whole else len(sentence[min(at, start) : max(at, end)].split()) - 1
+            for t in lexical_tokens(m.group(0)):
+                if t in terms and t not in seen:
+                    seen.add(t)
+                    total += terms[t] / (1 + distance / 4)
+        return total
+
+    for k, (a, b) in enumerate(clauses):
+        if not (whole or a <= start < b or (start < a < end)):
+            continue
+        own = [t for t in lexical_tokens(sentence[a:start] + " " + sentence[end:b]) if t not in STOPWORDS]
+        if not own and k + 1 < len(clauses):
+            k, b = k + 1, clauses[k + 1][1]
+        mine = weight(a, b)
+        if mine:
+            return mine
+        return 0.5 * sum(weight(*clauses[x]) for x in (k - 1, k + 1) if 0 <= x < len(clauses) and clauses[x] != (a, b))
+    return 0.0
+
+
+# -- choosing ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Choice:
+    kind: str
+    mentions: tuple[Mention, ...]  # one, or several listed together ("499,9 … và 559,9 triệu đồng")
+    fit: int
+    context: float
+    sure: bool
+
+
+def _coordinated(sentence: str, a: Mention, b: Mention) -> bool:
+    """Two values listed together ("499,9 triệu đồng và 559,9 triệu đồng", "X, Y")."""
+    between = sentence[a.end : b.start].strip().lower()
+    return between in {"và", ",", "hoặc", "-", "–", "và hơn"} and a.kind == b.kind
+
+
+def choose(exp: Expectation, sentence: str, kind: str, terms: dict[str, float]) -> Choice | None:
+    """The value of `kind` in this sentence that answers, and whether it is the clear one."""
+    if kind == "person":
+        return _person(exp, sentence, terms)
+    fitting = [(fit(m, kind, exp), m) for m in mentions(sentence)]
+    fitting = [(f, m) for f, m in fitting if f >= 0]
+    spans = tuple((m.start, m.end) for _, m in fitting)
+    scored = [(f, context(sentence, m.start, m.end, terms, spans), m) for f, m in fitting]
+    scored = [(f, c if tied(sentence, m.start, m.end, terms, spans) else 0.0, m) for f, c, m in scored]
+    if not scored:
+        return None
+    scored.sort(key=lambda x: (-x[0], -x[1], x[2].start))
+    if kind == "measure" and len(exp.dimensions) > 1:
+        # "How much power and torque…": the best value of each dimension asked, listed together.
+        per: dict[str, tuple] = {}
+        for x in scored:
+            if x[0] == 2:
+                per.setdefault(x[2].dimension, x)
+        if len(per) > 1:
+            picked = sorted(per.values(), key=lambda x: x[2].start)
+            ctx = min(x[1] for x in picked)
+            return Choice(kind, tuple(x[2] for x in picked), 2, ctx, ctx > 0)
+    best_fit, best_ctx, best = scored[0]
+    rivals = [x for x in scored[1:] if x[0] == best_fit and x[2].text != best.text]
+    group = [best]
+    for _, _, m in sorted(rivals, key=lambda x: x[2].start):
+        if _coordinated(sentence, group[-1], m):
+            group.append(m)
+    rivals = [x for x in rivals if x[2] not in group]
+    clear = not rivals or best_ctx > max(x[1] for x in rivals)
+    # Sure only when its clause shares something with the question: a value in a clause about
+    # something else ("… bằng 70% so với năm 2019") is another fact's.
+    return Choice(kind, tuple(sorted(group, key=lambda m: m.start)), best_fit, best_ctx, clear and best_fit >= 1 and best_ctx > 0)
+
+
+def _person(exp: Expectation, sentence: str, terms: dict[str, float]) -> Choice | None:
+    """Who: the people (or, unless a person is asked, organisations) the sentence names as actors,
+    that the question does not name; sure when one is tied to the question's words more than the rest.
+
+    A name after "của" (of) or "theo" (according to) is a modifier or a source, not the actor
+    (bot.names: unless titled with the role asked for); people come before organisations.
+    """
+    text = normalize(sentence)
+    question_tokens, phrases = _given(exp.question)
+    human = asks_for_human(exp.question)
+    roles = asked_roles(exp.question)
+    found: list[Mention] = []
+    for m in mentions(text):
+        if m.kind not in {"person", "name", "org"} or (m.kind == "org" and human):
+            continue
+        tokens = tuple(fold(t) for t in m.text.split())
+        if all(t in question_tokens for t in tokens) or any(" ".join(p) in " ".join(tokens) for p in phrases):
+            continue  # the question's own names
+        if _named_by(_as_name(m), question_tokens, phrases) or _modifier(text, _as_name(m), roles):
+            continue
+        found.append(m)
+    if not found:
+        return None
+    rank = {"person": 3, "name": 2, "org": 1}
+    # "Who met in Geneva?": both sides answer, whichever clause names each.
+    both = _reciprocal(exp.question)
+    spans = tuple((m.start, m.end) for m in found)
+    scored = sorted(
+        (
+            (rank[m.kind], 1.0 if both else context(text, m.start, m.end, terms, spans) * tied(text, m.start, m.end, terms, spans), m)
+            for m in found
+        ),
+        key=lambda x: (-x[0], -x[1], x[2].start),
+    )
+    best_rank, best_ctx, best = scored[0]
+    group = [best]
+    for r, ctx, m in sorted(scored[1:], key=lambda x: x[2].start):
+        if r == best_rank and ctx == best_ctx and len(group) < MAX_NAMES:
+            group.append(m)  # "Sergei Lavrov và Antony Blinken": named alike, tied alike
+    rivals = [x for x in scored[1:] if x[2] not in group and x[0] == best_rank]
+    clear = not rivals or best_ctx > max(x[1] for x in rivals)
+    return Choice("person", tuple(sorted(group, key=lambda m: m.start)), 2, best_ctx, clear and best_ctx > 0)
 
 
 @cache
-def _words() -> dict[str, dict[str, list[str]]]:
-    out: dict[str, dict[str, list[str]]] = {}
-    for key, values in read_table("short_words.tsv").items():
+def _reciprocal_words() -> tuple[str, ...]:
+    return tuple(read_table("question_words.tsv").get("reciprocal", []))
+
+
+def _reciprocal(question: str) -> bool:
+    folded = " " + " ".join(fold(t) for t in re.findall(r"\w+", question)) + " "
+    return any(f" {w} " in folded for w in _reciprocal_words())
+
+
+def _as_name(m: Mention) -> Name:
+    return Name(m.text, m.start, m.end, titled=m.kind == "person", acronym=m.text.isupper() and " " not in m.text)
+
+
+# -- rendering --------------------------------------------------------------------------------------
+
+
+@cache
+def _english() -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for key, values in {**read_table("short_words.tsv"), **read_table("number_words.tsv")}.items():
         kind, _, word = key.partition(":")
-        out.setdefault(kind, {})[word] = values
+        out.setdefault(kind, {})[word] = values[0]
     return out
 
 
@@ -76,16 +279,97 @@ def _english_place() -> dict[str, str]:
     return out
 
 
-@cache
-def _english_count() -> dict[str, str]:
-    out: dict[str, str] = {}
-    for english, spellings in counted_nouns().items():
-        for s in spellings:
-            out.setdefault(s, english)
-    return out
+def english_number(number: str) -> str:
+    """A number as Vietnamese writes it, the English way: "1,5" -> "1.5", "500.000" -> "500,000"."""
+    def one(n: str) -> str:
+        if re.fullmatch(r"\d{1,3}(\.\d{3})+", n):
+            return n.replace(".", ",")
+        if re.fullmatch(r"\d+,\d{1,2}", n) or re.fullmatch(r"\d+,\d{4,}", n):
+            return n.replace(",", ".")
+        return n
+
+    return re.sub(r"\d+(?:[.,]\d+)*", lambda m: one(m.group(0)), number)
 
 
-# -- spans of each kind ---------------------------------------------------------------
+def _render_amount(m: Mention, lang: str, noun: tuple[str, ...]) -> str:
+    if lang == "vi":
+        return m.text
+    words = _english()
+    qualifier = words.get("qualifier", {}).get(m.qualifier.lower(), "") if m.qualifier else ""
+    number = english_number(words.get("word", {}).get(m.number.lower(), m.number))
+    number = re.sub(r"\s*(đến|tới)\s+(hơn\s+)?", " to ", number)
+    multiplier = " ".join(words.get("multiplier", {}).get(w.lower(), w) for w in m.multiplier.split())
+    unit = ""
+    if m.kind == "count":
+        unit = " ".join(noun) if noun else m.unit  # the asker's own noun, once it is the one counted
+    elif m.kind == "percent":
+        return " ".join(filter(None, [qualifier, number.rstrip("%") + "%"]))
+    else:
+        exact, folded = units()
+        found = exact.get(tuple(m.unit.split())) or folded.get(tuple(fold(m.unit).split()))
+        if found is not None:
+            plural = not re.fullmatch(r"1", number) or multiplier
+            unit = found.english[1] if plural else found.english[0]
+        else:
+            unit = m.unit
+        if m.kind == "duration" and re.search(r"rưỡi$", m.text):
+            number, unit = f"{number}.5", found.english[1] if found else unit
+    return " ".join(filter(None, [qualifier, number, multiplier, unit]))
+
+
+def _render_date(m: Mention, lang: str) -> str:
+    if lang == "vi":
+        return re.sub(r"^(ngày|hôm)\s+", "", m.text, flags=re.I)
+    months = _english().get("month", {})
+    text = m.text
+    parts = {"sáng": "morning", "chiều": "afternoon", "tối": "evening", "đêm": "night", "trưa": "noon"}
+    part = next((en for vi, en in parts.items() if re.search(rf"\b{vi}\b", text)), "")
+    clock = re.search(r"\b(\d{1,2})[hg](\d{2})?\b", text)
+    day = re.search(r"\b(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?\b", text)
+    long_date = re.search(r"\b(\d{1,2}) tháng (\d{1,2})(?: năm (\d{4}))?", text)
+    month = re.search(r"\btháng (\d{1,2})(?:/(\d{4})| năm (\d{4}))?", text)
+    year = re.search(r"\bnăm ((?:19|20)\d\d)\b", text)
+    out = ""
+    if day or long_date:
+        d, mo, y = (day or long_date).groups()
+        out = " ".join(filter(None, [d, months.get(mo.lstrip("0"), mo), y]))
+    elif month:
+        mo, y1, y2 = month.groups()
+        out = " ".join(filter(None, [months.get(mo.lstrip("0"), mo), y1 or y2]))
+        if re.match(r"(cuối|đầu|giữa)\b", text):
+            out = {"cuối": "late", "đầu": "early", "giữa": "mid"}[text.split()[0].lower()] + " " + out
+    elif year:
+        out = year.group(1)
+    if clock:
+        out = " ".join(filter(None, [f"{clock.group(1)}:{clock.group(2) or '00'}", f"({part})" if part else "", out]))
+    elif part and out:
+        out = f"{out} ({part})"
+    return out or m.text
+
+
+def render(choice: Choice, lang: str, exp: Expectation) -> str:
+    pieces = []
+    for m in choice.mentions:
+        if m.kind in NUMERIC:
+            noun = _as_typed(exp.noun, exp.question) if lang == "en" and choice.fit == 2 and m.kind == "count" else ()
+            pieces.append(_render_amount(m, lang, noun))
+        elif m.kind in {"date", "time"}:
+            pieces.append(_render_date(m, lang))
+        elif m.kind == "minute":
+            number = re.search(r"\d+(?:\+\d+)?", m.text)
+            pieces.append(m.text if lang == "vi" or not number else f"minute {number.group(0)}")
+        elif m.kind in {"place", "placename"} and lang == "en":
+            # "Geneva (Thụy Sĩ)" -> "Geneva (Switzerland)": each name the English way
+            pieces.append(re.sub(r"[^()]+", lambda p: _english_place().get(fold(p.group(0).strip()), p.group(0)), m.text))
+        else:
+            pieces.append(m.text)
+    return _join(pieces, lang)
+
+
+def _as_typed(words: tuple[str, ...], question: str) -> tuple[str, ...]:
+    """The question's own spelling of its (lower-cased) words: "Russian troops", not "russian troops"."""
+    typed = {w.lower(): w for w in re.findall(r"[\w\-']+", question)}
+    return tuple(typed.get(w, w) for w in words)
 
 
 def _join(items: list[str], lang: str) -> str:
@@ -95,186 +379,51 @@ def _join(items: list[str], lang: str) -> str:
     return ", ".join(items[:-1]) + conj + items[-1]
 
 
-def person_span(sentence: str, question: str, lang: str) -> Span | None:
-    found = persons(sentence, question)
-    # People before organisations, in sentence order.
-    ordered = [n for n in found if not n.acronym] + [n for n in found if n.acronym]
-    picked = list(dict.fromkeys(n.text for n in ordered))[:MAX_NAMES]
-    if not picked:
-        return None
-    return Span("person", _join(picked, lang), " … ".join(picked))
+# -- the answer ----------------------------------------------------------------------------------------
 
 
-def _render_place(text: str, lang: str) -> str:
-    if lang == "vi":
-        return text
-    english = _english_place()
-    parts = re.split(r"(\s*\(|\)|\s*,\s*|\s+và\s+)", text)
-    out = []
-    for p in parts:
-        key = fold(p.strip())
-        if key in english:
-            out.append(english[key])
-        elif p.strip() == "và":
-            out.append(" and ")
-        else:
-            out.append(p if not re.fullmatch(r"\s+và\s+", p) else " and ")
-    return "".join(out).strip()
-
-
-def place_span(sentence: str, question: str, lang: str) -> Span | None:
-    q_tokens = {fold(t) for t in words(question)}
-    q_places = q_tokens | {s for t in q_tokens for s in read_table("exonyms.tsv").get(t, [])}
-    text = normalize(sentence)
-    for m in PLACE_PREP.finditer(text):
-        head = m.group(1)
-        if fold(head) in q_places or all(fold(t) in q_places for t in head.split()):
-            continue
-        end = m.end(3) if m.group(3) else m.end(2) if m.group(2) else m.end(1)
-        quote = text[m.start(1) : end].strip()
-        return Span("place", _render_place(quote, lang), quote)
-    return None
-
-
-def _render_date(raw: str, lang: str) -> str:
-    text = re.sub(r"^(ngày|hôm)\s+", "", raw)
-    if lang == "vi":
-        return text
-    months = _words().get("month", {})
-    m = re.fullmatch(r"tháng\s+(\d{1,2})(?:[/-]((?:19|20)\d\d))?", text)
-    if m and m.group(1).lstrip("0") in months:
-        return " ".join(filter(None, [months[m.group(1).lstrip("0")][0], m.group(2)]))
-    return re.sub(r"^năm\s+", "", text)
-
-
-def date_span(sentence: str, exp: Expectation, lang: str) -> Span | None:
-    text = normalize(sentence)
-    for m in _DATE.finditer(text):
-        raw = m.group(0)
-        value = words(re.sub(r"^(ngày|hôm|tháng|năm)\s+", "", raw))
-        if not value or value[0] in exp.question_tokens:
-            continue
-        if exp.year_only and not re.search(r"(19|20)\d\d", raw):
-            continue
-        return Span("date", _render_date(raw, lang), raw)
-    if exp.year_only:
-        return None
-    folded = fold(text)
-    for phrase, english in _words().get("date", {}).items():
-        i = folded.find(phrase)
-        if i >= 0 and phrase.split()[-1] not in exp.question_tokens:
-            quote = text[i : i + len(phrase)]
-            return Span("date", quote if lang == "vi" else english[0], quote)
-    return None
-
-
-def _qualifier(text: str, start: int) -> tuple[int, str]:
-    before = fold(text[max(0, start - 12) : start]).rstrip()
-    for phrase, english in _words().get("qualifier", {}).items():
-        if before.endswith(phrase):
-            return start - (len(before) - len(before[: -len(phrase)])) , english[0]
-    return start, ""
-
-
-def _number_value(token: str) -> str:
-    return _words().get("number", {}).get(fold(token), [token])[0] if not token.isdigit() else token
-
-
-def amount_span(sentence: str, exp: Expectation, kind: str, lang: str) -> Span | None:
-    """A number with the unit asked for: a duration, a count of the thing asked about, an amount of money."""
-    text = normalize(sentence)
-    tokens = list(_TOKEN.finditer(text))
-    number_words = set(_NUMBER_WORDS) - {"hàng", "nửa"}  # with diacritics: "sáu" (six) is not "sau" (after)
-    time_units = {fold(u) for u in (exp.time_units or _DURATION_UNITS)}
-    for i, m in enumerate(tokens):
-        token = m.group(0)
-        is_number = bool(re.fullmatch(_NUMBER, token)) or token.lower() in number_words
-        if not is_number or _DATE_TOKEN.match(token) or (fold(token) in exp.question_tokens and kind != "duration"):
-            continue
-        window = [fold(t.group(0)) for t in tokens[i + 1 : i + 4]]
-        if not window:
-            continue
-        unit, end = "", m.end()
-        if kind == "duration":
-            if window[0] in time_units or " ".join(window[:2]) in time_units:
-                unit = " ".join(window[:2]) if " ".join(window[:2]) in time_units else window[0]
-                end = tokens[i + len(unit.split())].end()
-            else:
-                continue
-        elif kind == "money":
-            if window[0] in {fold(c) for c in _CURRENCIES} or window[0].startswith("usd"):
-                unit, end = window[0], tokens[i + 1].end()
-            else:
-                continue
-        else:
-            units = exp.units
-            # The counted noun comes right after the number, or after one classifier ("2 bản dự thảo").
-            hit = next((u for u in units for k in (0, 1) if " ".join(window[k : k + len(u.split())]) == u), None)
-            if units and hit is None:
-                continue
-            if not units and (window[0] in {fold(u) for u in _DURATION_UNITS} or window[0] in {"gio", "tieng"}):
-                continue  # "24 giờ" is a time, not a count
-            if hit:
-                unit = hit
-                # up to the end of the counted noun
-                n = len(hit.split())
-                k = next((j for j in range(3) if " ".join(window[j : j + n]) == hit), 0)
-                end = tokens[i + k + n].end()
-            elif window[0] in {"ngay", "thang", "nam"}:
-                continue  # "2 tháng" is a time, not a count
-        half = ""
-        if kind == "duration" and i + 1 + len(unit.split()) < len(tokens):
-            nxt = fold(tokens[i + 1 + len(unit.split())].group(0))
-            if nxt in _words().get("half", {}):
-                half, end = _words()["half"][nxt][0], tokens[i + 1 + len(unit.split())].end()
-        start, qualifier = _qualifier(text, m.start())
-        quote = text[start:end].strip()
-        if lang == "vi":
-            return Span(kind, quote, quote)
-        value = _number_value(token) + half if half and re.fullmatch(r"\d+", token) else _number_value(token)
-        english_unit = ""
-        if kind == "duration":
-            forms = _words().get("unit", {}).get(unit, [unit])
-            english_unit = forms[-1] if (value not in {"1"} or half) else forms[0]
-            if half and not re.fullmatch(r"\d+", token):
-                english_unit += " and a half"
-        elif kind == "money":
-            english_unit = tokens[i + 1].group(0)
-        elif unit:
-            english_unit = _english_count().get(unit, "")
-        return Span(kind, " ".join(filter(None, [qualifier, value, english_unit])), quote)
-    return None
-
-
-def spans(question: str, sentence: str, lang: str, kinds: frozenset[str] | None = None) -> list[Span]:
-    """The asked-for values this sentence holds, one span per kind (in KINDS order)."""
+def spans(question: str, sentence: str, lang: str, kinds: frozenset[str] | None = None, glossed: tuple = ()) -> list[Span]:
+    """The values this sentence clearly gives for what the question asks, one per kind (KINDS order)."""
     exp = expectation(question)
     asked = exp.kinds if kinds is None else kinds
+    terms = _terms(exp, glossed)
     out: list[Span] = []
     for kind in KINDS:
         if kind not in asked:
             continue
-        if kind == "person":
-            span = person_span(sentence, question, lang)
-        elif kind == "place":
-            span = place_span(sentence, question, lang)
-        elif kind == "date":
-            span = date_span(sentence, exp, lang)
-        else:
-            span = amount_span(sentence, exp, kind, lang)
-        if span:
-            out.append(span)
+        choice = choose(exp, normalize(sentence), kind, terms)
+        if choice is None or not choice.sure:
+            continue
+        quote = " … ".join(m.text for m in choice.mentions)
+        out.append(Span(kind, render(choice, lang, exp), quote))
     return out
 
 
-def short_answer(question: str, sentences: list[str], lang: str) -> Short:
-    """The first cited sentence's span of each asked-for kind ("" when none holds one)."""
+def held(question: str, sentences: list[str], kinds: frozenset[str] | None = None, glossed: tuple = ()) -> frozenset[str]:
+    """The asked-for kinds some of these sentences state a value of, about what the question asks
+    (clear or not): a question they hold no such value for is one they may not answer."""
+    exp = expectation(question)
+    asked = (exp.kinds if kinds is None else kinds) & set(KINDS)
+    terms = _terms(exp, glossed)
+    out = set()
+    for kind in asked:
+        for sentence in sentences:
+            choice = choose(exp, normalize(sentence), kind, terms)
+            if choice is not None and choice.fit >= 1 and choice.context > 0:
+                out.add(kind)
+                break
+    return frozenset(out)
+
+
+def short_answer(question: str, sentences: list[str], lang: str, glossed: tuple = ()) -> Short:
+    """The first cited sentence's clear value of each asked-for kind ("" when none is clear)."""
     exp = expectation(question)
     if not exp.kinds & set(KINDS):
         return Short()
     for n, sentence in enumerate(sentences, start=1):
-        found = spans(question, sentence, lang)
+        found = spans(question, sentence, lang, glossed=glossed)
         if found:
             text = "; ".join(s.text for s in found)
             return Short(text, " … ".join(s.quote for s in found), n)
     return Short()
+

@@ -100,6 +100,10 @@ class Span:
     end: int
 
 
+# Shorter "sentences" are captions and bylines ("Ảnh: AFP/TTXVN"), never an answer: evidence
+# scoring skips them, and ingestion stores no vector for them.
+MIN_SENTENCE_WORDS = 6
+
 _SENTENCE_END = ".!?…"
 _CLOSERS = "\"'”’»)]"
 

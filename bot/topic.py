@@ -82,6 +82,10 @@ class TopicOverlap:
             self._cache.popitem(last=False)
         return vec
 
+    def question(self, text: str) -> np.ndarray:
+        """A question's topic vector (encoded once, then cached)."""
+        return self._vector(text)
+
     def best(self, question: str, passages: list[str], stored=None) -> float:
         """max over passages of (q·p)/(q·q): 1.0 means every latent term of q is matched.
 
@@ -93,6 +97,30 @@ class TopicOverlap:
         if not passages or norm == 0.0:
             return 0.0
         return max(float(self._vector(p, stored) @ q) for p in passages) / norm
+
+
+class TopicRanker:
+    """Candidate passages ranked by the question's sparse latent terms: the third side of the hybrid.
+
+    e5's sparse head gives an English question and a Vietnamese passage shared latent terms
+    where they share no word (BM25 sees only names and numbers), so it finds English questions'
+    evidence that BM25 misses, on articles nobody wrote a glossary for. Measured on the candidates
+    dense and BM25 pooled (python -m eval.suites; bot/tuning.py Retrieval.sparse_weight). Only
+    passages whose vector was stored at ingest are ranked: a question never encodes a passage here
+    (with BOT_INGEST_TOPICS=0 the ranking is left to the other two sides).
+    """
+
+    def __init__(self, store) -> None:
+        self.store = store  # a bot.sentence_vectors.VectorStore
+
+    def rank(self, question: str, texts: list[str]) -> list[tuple[int, float]]:
+        """(index into `texts`, score) of the texts with a stored vector, best first."""
+        rows = self.store.sparse_rows(texts)
+        if not any(r is not None for r in rows):
+            return []
+        q = topic_overlap().question(question)
+        scored = [(i, float(q[idx] @ val)) for i, r in enumerate(rows) if r is not None for idx, val in [r]]
+        return sorted(scored, key=lambda s: -s[1])
 
 
 _overlap: list[TopicOverlap] = []

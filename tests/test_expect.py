@@ -3,6 +3,7 @@
 import pytest
 
 from bot.expect import expectation, satisfied
+from bot.prompts import message
 
 
 @pytest.mark.parametrize(
@@ -72,10 +73,14 @@ def test_money_needs_a_currency_and_a_date_must_be_new():
         ("cuoc hop hoi dong nato-nga keo dai may tieng?", "vi"),
     ],
 )
-def test_on_topic_questions_whose_figure_the_articles_lack_are_refused(shared_bot, question, lang):
+def test_on_topic_questions_whose_figure_the_articles_lack_are_hedged(shared_bot, question, lang):
+    """Never "the articles don't say" for a question about what they cover: the closest passage is
+    quoted, saying plainly that it may not answer exactly, with no short answer."""
     result = shared_bot.run(question)
-    assert result.answer.refused and result.answer.lang == lang
-    assert result.judgement.value_missing and not result.answer.citations
+    answer = result.answer
+    assert not answer.refused and answer.lang == lang and result.judgement.value_missing
+    assert "may-not-answer" in answer.flags and answer.citations and not answer.short
+    assert answer.text.startswith(message("unsure", lang))
 
 
 @pytest.mark.parametrize(

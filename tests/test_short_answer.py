@@ -24,7 +24,7 @@ GENEVA = (
         ("who met in Geneva on 21/1", "en", "Sergei Lavrov and Antony Blinken"),
         ("ai gap nhau o geneva ngay 21/1?", "vi", "Sergei Lavrov và Antony Blinken"),
         ("Where did Lavrov and Blinken meet?", "en", "Geneva (Switzerland)"),
-        ("When did Lavrov meet Blinken?", "en", "21/1"),
+        ("When did Lavrov meet Blinken?", "en", "21 January"),  # a date the English way
     ],
 )
 def test_geneva(question, lang, short):
@@ -35,7 +35,7 @@ def test_geneva(question, lang, short):
     "question, sentence, short",
     [
         ("How long did the talks last?", "Ông đánh giá cuộc đối thoại kéo dài 1 giờ rưỡi như kế hoạch với người đồng cấp.", "1.5 hours"),
-        ("How many troops has Russia massed?", "Nga đã huy động 100.000 quân dọc theo biên giới với Ukraine.", "100.000 troops"),
+        ("How many troops has Russia massed?", "Nga đã huy động 100.000 quân dọc theo biên giới với Ukraine.", "100,000 troops"),  # thousands the English way
         ("Since what year has it been stalled?", "Tiến trình này đã bị đình trệ kể từ năm 2019.", "2019"),
         ("When will the exercise take place?", "Cuộc tập trận dự kiến diễn ra vào tháng 2 tới và là một phần của đợt kiểm tra.", "February"),
         ("How soon after the talks did the aid arrive?", "Chưa đầy 24 giờ sau cuộc đối thoại, chuyến hàng đầu tiên đã hạ cánh.", "less than 24 hours"),

@@ -18,10 +18,11 @@ from bot.evidence import Evidence, anchor_share, covers, follows, rerank
 from bot.expect import expectation
 from bot.prompts import message
 from bot.query import Query, as_query
-from bot.short import KINDS, Short, short_answer, spans
+from bot.short import KINDS, Short, held, short_answer, spans
 from bot.tables import read_table
 from bot.text import fold, lexical_tokens, words
 from bot.tuning import TUNING
+from bot.values import mentions
 
 _MARKERS = re.compile(r"\s*\[\d+\]")
 
@@ -168,6 +169,21 @@ def _best_for(part: str, question: str, ranked: list[Evidence], lang: str, earli
 # -- the answer -------------------------------------------------------------------------
 
 
+def _about(e: Evidence, query: Query, lang: str) -> bool:
+    """Does the sentence hold every name, number and date the question asks about? The one before
+    it may give them ("Neptune Strike bắt đầu… Cuộc tập trận kéo dài 12 ngày"), unless this one
+    names someone else as its actor ("Phút 33, Dzeko…" after a sentence about Pogba)."""
+    phrases = list(query.anchors)
+    if not phrases or anchor_share(replace(e, before=""), phrases, lang) == 1.0:
+        return True
+    if anchor_share(e, phrases, lang) < 1.0:
+        return False
+    asked = {t for a in phrases for t in a}
+    return not any(
+        m.kind in {"person", "name"} and not set(fold(m.text).split()) & asked for m in mentions(e.text)
+    )
+
+
 def _cite(chosen: list[Evidence]) -> list[Citation]:
     return [
         Citation(n=i, source=e.source, quote=e.text, start=e.start, end=e.end, chunk_id=e.chunk_id)
@@ -176,12 +192,21 @@ def _cite(chosen: list[Evidence]) -> list[Citation]:
 
 
 def extractive_answer(
-    ranked: list[Evidence], lang: str, max_sentences: int = TUNING.quoting.max_sentences, question: Query | str = ""
+    ranked: list[Evidence],
+    lang: str,
+    max_sentences: int = TUNING.quoting.max_sentences,
+    question: Query | str = "",
+    unsure: bool = False,
 ) -> Answer:
+    """The best sentences quoted and cited, the short answer first when one value clearly answers.
+
+    `unsure`: the evidence judge found no sentence about the question holding the kind of value it
+    asks for; the closest passage is quoted, saying it may not answer exactly (hedged).
+    """
     query = as_query(question) if question else None
     question = query.text if query else ""
+    glossed = query.glossed if query else ()
     split = parts(question) if question else []
-    unsure = False
     short = Short()
     if len(split) >= 2:
         chosen: list[Evidence] = []
@@ -197,7 +222,7 @@ def extractive_answer(
         index = {(c.source, c.start): c.n for c in citations}
         pieces, quotes = [], []
         for part, e in picks:
-            found = spans(part, e.text, lang) if e is not None else []
+            found = spans(part, e.text, lang, glossed=glossed) if e is not None else []
             found = [s for s in found if s.quote not in quotes]  # one value answers two parts only once
             if found:
                 pieces.append(f"{'; '.join(s.text for s in found)} [{index[(e.source, e.start)]}]")
@@ -206,18 +231,34 @@ def extractive_answer(
                 pieces.append(f"{message('part_missing', lang)}")
         if quotes:
             short = Short("; ".join(pieces), " … ".join(quotes), 1)
-        unsure = any(e is None for _, e in picks)
+        unsure = unsure or all(e is None for _, e in picks)
     else:
         chosen = choose(ranked, max_sentences, question=query or "", lang=lang)
         citations = _cite(chosen)
         if question:
             # The best sentence first: the citations are in article order.
             order = sorted(citations, key=lambda c: next(i for i, e in enumerate(ranked) if e.start == c.start and e.source == c.source))
-            found = short_answer(question, [c.quote for c in order], lang)
+            # The short answer is the best sentence's (or the one right after it, which goes on about
+            # its subject): a value in a weaker sentence is more often another fact's than the answer.
+            # Sure only about what the question names: the sentence (with the one before it) must hold
+            # every name, number and date it asks about.
+            best = ranked[0] if ranked else None
+            by_span = {(e.source, e.start): e for e in ranked}
+            lead = [
+                c.quote for c in order
+                if (best is None or (c.source, c.start) == (best.source, best.start)
+                    or (c.source == best.source and 0 <= c.start - best.end <= 3))
+                and ((c.source, c.start) not in by_span or _about(by_span[(c.source, c.start)], query, lang))
+            ]
+            found = short_answer(question, lead, lang, glossed=glossed)
             if found:
-                short = Short(f"{found.text} [{order[found.cited - 1].n}]", found.quote, order[found.cited - 1].n)
+                cited = next(c for c in order if c.quote == lead[found.cited - 1])
+                short = Short(f"{found.text} [{cited.n}]", found.quote, cited.n)
             asked = query.expects.kinds & set(KINDS)
-            unsure = (bool(asked) and not found) or (bool(ranked) and not covers(ranked[0], list(query.anchors), lang))
+            # Quoted sentences that state no value of the asked kind may not answer; one that states
+            # such a value, however unclear which, answers with the quote alone.
+            lacks = bool(asked) and not found and not held(question, [c.quote for c in order], asked, glossed)
+            unsure = unsure or lacks or (bool(ranked) and not covers(ranked[0], list(query.anchors), lang))
     body = " ".join(f"“{c.quote}” [{c.n}]" for c in citations)
     lead = message("unsure", lang) if unsure else message("lead_in", lang)
     text = f"{lead} {body}"
