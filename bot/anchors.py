@@ -66,6 +66,24 @@ def _opens_with_name(raw: list[str]) -> bool:
     return vietnamese and fold(first) == first.lower() and first.isalpha() and not vietnamese_syllable(first)
 
 
+# A name right after one of these words is where or when the asked thing happened ("ở Sa Pa",
+# "in Spain", "tại Geneva"): the article a sentence comes from may name it instead of the sentence.
+_SETTING_BEFORE = re.compile(r"\b(?:ở|tại|trong|o|tai|in|at|from|inside)\s+(?:the\s+)?$", re.I)  # "o", "tai": typed plain
+
+
+def settings(question: str) -> list[tuple[str, ...]]:
+    """The question's names of a place it is set in ("ở Sa Pa", "in Spain"): a subset of `anchors`."""
+    text = normalize(question)
+    out = []
+    for a in anchors(question):
+        if any(c.isdigit() for c in " ".join(a)):
+            continue
+        m = re.search(r"\b" + r"\W+".join(map(re.escape, a)) + r"\b", fold(text))
+        if m and _SETTING_BEFORE.search(text[: m.start()]):
+            out.append(a)
+    return out
+
+
 def _months() -> dict[str, int]:
     """English month names and their short forms -> month number, from the `month:` rows of
     bot/data/short_words.tsv (which also render "21/1" as "21 January")."""
@@ -111,6 +129,31 @@ def exonyms() -> dict[str, list[str]]:
     return read_table("exonyms.tsv")
 
 
+def soft(phrase: tuple[str, ...], lang: str) -> bool:
+    """Is this capitalised phrase of an English question made mostly of common English words
+    ("Department of Home Affairs", "Public Security", "Festival")? Then it is the English for a Vietnamese name,
+    found by its Vietnamese words (bot.glossary) or not at all: a question is never refused for
+    the articles not writing it in English."""
+    if lang != "en" or " ".join(phrase) in exonyms() or any(c.isdigit() for w in phrase for c in w):
+        return False
+    from bot.glossary import known_english
+
+    return 2 * sum(known_english(w) for w in phrase) >= len(phrase)
+
+
+def found_softly(phrase: tuple[str, ...], text_tokens: str) -> bool:
+    """Does the text hold the Vietnamese words of a soft phrase (`soft`)?"""
+    from bot.glossary import vietnamese_phrases
+
+    return any(f" {' '.join(p)} " in text_tokens for word in vietnamese_phrases(phrase) for p in word)
+
+
+def required(phrases: list[tuple[str, ...]], text_tokens: str, lang: str) -> list[tuple[str, ...]]:
+    """The names an answer must be about: a soft phrase (`soft`) the text does not hold in Vietnamese
+    says nothing either way, and is left out."""
+    return [a for a in phrases if not soft(a, lang) or found_softly(a, text_tokens)]
+
+
 def anchor_found(phrase: tuple[str, ...], text_tokens: str, vocabulary: set[str], lang: str) -> bool:
     """Is this name or number in the retrieved text?
 
@@ -125,6 +168,8 @@ def anchor_found(phrase: tuple[str, ...], text_tokens: str, vocabulary: set[str]
         return True
     if lang != "en":
         return False
+    if soft(phrase, lang):
+        return found_softly(phrase, text_tokens)
     spellings = exonyms().get(" ".join(phrase), []) + [s for t in phrase for s in exonyms().get(t, [])]
     if any(f" {s} " in text_tokens for s in spellings):
         return True

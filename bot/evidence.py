@@ -24,8 +24,8 @@ from functools import cache
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from bot.anchors import anchor_found
-from bot.expect import Expectation, satisfied
+from bot.anchors import anchor_found, required
+from bot.expect import Expectation, exactly, satisfied
 from bot.lexical import BM25Index
 from bot.lexicon import STOPWORDS
 from bot.query import Query, as_query
@@ -53,8 +53,10 @@ class Evidence:
     relevance: float = 0.0  # dense + lexical + chunk rank: how much it is about the question
     score: float = 0.0  # relevance, plus holding the asked-for value, less being a caption
     answers: frozenset[str] = frozenset()  # the asked-for kinds of value it holds (bot.expect)
+    exact: frozenset[str] = frozenset()  # … of those, held in the very unit, dimension or noun asked
     caption: bool = False
     before: str = ""  # the sentence right before it in the article (its subject is often there)
+    passage: str = ""  # the whole retrieved chunk it sits in (where a question's setting may be named)
 
 
 @dataclass
@@ -85,7 +87,10 @@ def collect(hits: list[Hit]) -> list[Evidence]:
             after = hit.doc.page_content[span.end - chunk_start : span.end - chunk_start + 20]
             caption = bool(_PHOTO_CREDIT.match(after) or _INLINE_CREDIT.search(span.text))
             out.append(
-                Evidence(span.text, hit.source, span.start, span.end, hit.doc.id or "", rank, caption=caption, before=before)
+                Evidence(
+                    span.text, hit.source, span.start, span.end, hit.doc.id or "", rank,
+                    caption=caption, before=before, passage=hit.doc.page_content,
+                )
             )
     return _drop_fragments(out)
 
@@ -157,25 +162,38 @@ def rerank(items: list[Evidence], wanted: Expectation) -> list[Evidence]:
     """
     for e in items:
         e.answers = satisfied(e.text, wanted)
+        e.exact = exactly(e.text, wanted) if e.answers else frozenset()
         covered = len(e.answers) / len(wanted.kinds) if wanted.kinds else 0.0
-        e.score = e.relevance + W.answer_bonus * covered - W.caption_penalty * e.caption
+        exact = len(e.exact) / len(wanted.kinds) if wanted.kinds else 0.0
+        e.score = e.relevance + W.answer_bonus * covered + W.exact_bonus * exact - W.caption_penalty * e.caption
     return sorted(items, key=lambda e: -e.score)
 
 
-def covers(e: Evidence, phrases: list[tuple[str, ...]], lang: str) -> bool:
+def covers(e: Evidence, phrases: list[tuple[str, ...]], lang: str, settings: tuple = (), passage: bool = False) -> bool:
     """Does the sentence (with the one before it, which often names its subject) hold at least
     half of the question's names and numbers? A sentence holding the asked-for value is an
     answer only about what the question names: where Austin met Reznikov is not answered by a
     place in a sentence about someone else."""
-    return not phrases or anchor_share(e, phrases, lang) >= math.ceil(len(phrases) / 2) / len(phrases)
+    return not phrases or anchor_share(e, phrases, lang, settings, passage) >= math.ceil(len(phrases) / 2) / len(phrases)
 
 
-def anchor_share(e: Evidence, phrases: list[tuple[str, ...]], lang: str) -> float:
-    """The share of the question's names and numbers the sentence (with the one before it) holds."""
+def anchor_share(
+    e: Evidence, phrases: list[tuple[str, ...]], lang: str, settings: tuple = (), passage: bool = False
+) -> float:
+    """The share of the question's names and numbers the sentence (with the one before it) holds;
+    a place the question is set in (`settings`: "ở Sa Pa") may be named anywhere in its passage, and
+    with `passage` every name may (an article names its subject once: "vắc xin Nanocovax", then
+    "vắc xin", "tình nguyện viên")."""
     if not phrases:
         return 1.0
-    tokens = [fold(t) for t in words(f"{e.before} {e.text}")]
+    tokens = [fold(t) for t in words(f"{e.before} {e.text} {e.passage if passage else ''}")]
     text_tokens, vocabulary = f" {' '.join(tokens)} ", set(tokens)
+    if settings:
+        passage = f" {' '.join(fold(t) for t in words(e.passage))} "
+        phrases = [a for a in phrases if not (a in settings and f" {' '.join(a)} " in passage)]
+    phrases = required(phrases, text_tokens, lang)
+    if not phrases:
+        return 1.0
     # News prose gives a name in full once, then the surname alone ("Lavrov"): a name's last word counts.
     found = sum(
         anchor_found(a, text_tokens, vocabulary, lang) or (len(a) > 1 and a[-1] in vocabulary and a[-1] not in STOPWORDS)
@@ -212,8 +230,10 @@ def holds_asked_value(
     ahead = asks_plan(wanted.question)
     return any(
         e.answers & wanted.strict
-        and e.relevance >= W.relevant_share * best
-        and covers(e, phrases or [], lang)
+        # A value in the very unit asked ("90 Hz" for a refresh rate) answers from a sentence
+        # worded unlike the question; any value of the kind, only from one about as relevant as the best.
+        and e.relevance >= (W.exact_share if e.exact & wanted.strict else W.relevant_share) * best
+        and covers(e, phrases or [], lang, passage=True)
         and (not ahead or fills_plan_slot(e.text, wanted))
         for e in ranked
     )
@@ -267,12 +287,12 @@ def judge(
     """Do the retrieved sentences answer the question at all?"""
     query = as_query(question)
     lang = lang or query.lang
-    wanted = list(query.anchors)
     tokens: list[str] = []
     for hit in hits:
         tokens.extend(fold(t) for t in words(hit.doc.page_content))
     text_tokens = f" {' '.join(tokens)} "
     vocabulary = set(tokens)
+    wanted = required(list(query.anchors), text_tokens, lang)
     found = [a for a in wanted if anchor_found(a, text_tokens, vocabulary, lang)]
     names = [" ".join(a) for a in wanted]
     found_names = [" ".join(a) for a in found]

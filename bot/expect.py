@@ -75,7 +75,7 @@ _VI = {
     "age": re.compile(r"\b(bao nhieu|may) tuoi\b"),
     "time": re.compile(r"\b(luc|vao|vao luc) (may|bao nhieu) gio\b|\bmay gio (sang|chieu|toi|dem)\b"),
     "minute": re.compile(r"\bphut (thu )?(may|bao nhieu|nao)\b"),
-    "score": re.compile(r"\bty so\b"),  # "thắng" (won) folds like "tháng" (month): only "tỷ số"
+    "score": re.compile(r"\b(ty|ti) so\b"),  # "thắng" (won) folds like "tháng" (month): only "tỷ số"
 }
 # "mấy" folds to "may", as does "máy" (máy bay: aircraft): only read it with its diacritics.
 _VI_HOW_MANY = re.compile(r"(?<!ngày )(?<!tháng )(?<!năm )(?<!thứ )\bmấy\b")
@@ -124,6 +124,10 @@ class Expectation:
     # one's Vietnamese spellings (folded syllables, bot.glossary): a count must be of it.
     noun: tuple[str, ...] = ()
     noun_vi: tuple[tuple[str, ...], ...] = ()
+    # The question's words that said what an amount measures, as folded Vietnamese phrases
+    # ("fined" -> phạt, tiền phạt…; "giá"): a fine is not a house's price. Generic ones ("tiền",
+    # "how much") are left out (bot/data/dimensions.tsv marks them).
+    cues: tuple[tuple[str, ...], ...] = ()
 
     @property
     def strict(self) -> frozenset[str]:
@@ -153,7 +157,12 @@ def expectation(question: str) -> Expectation:
         kinds.add("quantity")
     if asks_for_human(question):
         kinds.add("person")  # "Which spokesman…", by the one list of nouns for a person (question_words.tsv)
-    dims = _dimensions(text, folded)
+    dims, cues = _dimensions(text, folded)
+    noun_asked = _counted(text, folded) if _asks_plain_count(text, folded) else ()
+    if noun_asked and not _names_dimension(noun_asked):
+        # "How many infrastructure works has the district invested in?": a count of works; the
+        # dimension words elsewhere ("invested") say what the works are about, not the answer's unit.
+        dims, cues = set(), []
     if dims:
         # "How deep was the snow?", "giá bao nhiêu": an amount of what the question measures.
         kinds |= {d for d in dims if d in {"money", "percent", "age"}}
@@ -165,6 +174,11 @@ def expectation(question: str) -> Expectation:
         kinds.discard("duration")  # "lúc mấy giờ": a time of day, not a duration
     if "minute" in kinds:
         kinds -= {"duration", "quantity"}
+    if "score" in kinds:
+        kinds.discard("quantity")  # "tỷ số bao nhiêu": a score, not a count
+    if _LONG_COPULA.search(text):
+        kinds.add("measure")  # "How long was the tunnel?": a length, or a duration
+        dims.add("length")
     if "percent" in kinds and not _asks_plain_count(text, folded):
         kinds.discard("quantity")
     # A money or duration question is not also a bare count: "how much … pay" needs a currency.
@@ -176,8 +190,20 @@ def expectation(question: str) -> Expectation:
     noun = _counted(text, folded) if "quantity" in kinds else ()
     return Expectation(
         frozenset(kinds), units, time_units, year_only, frozenset(fold(t) for t in words(question)), question,
-        frozenset(dims), noun, _in_vietnamese(noun) if noun and not _is_vietnamese(text) else (),
+        frozenset(dims), noun, _in_vietnamese(noun) if noun and not _is_vietnamese(text) else (), tuple(cues),
     )
+
+
+_LONG_COPULA = re.compile(r"\bhow long (is|was|are|were)\b(?!.*\b(last|lasted|take|took)\b)")
+
+
+def _names_dimension(noun: tuple[str, ...]) -> bool:
+    """Is the counted noun itself a unit or a dimension ("how many GB", "bao nhiêu km")?"""
+    from bot.values import units
+
+    exact, folded = units()
+    table = _dimension_words()
+    return any((w,) in folded or (w,) in table["en"] or (w,) in table["vi_folded"] for w in noun)
 
 
 # A question asks for an amount: only then does a word like "price" or "sâu" say what it measures.
@@ -199,17 +225,21 @@ def _dimension_words() -> dict[str, dict[tuple[str, ...], frozenset[str]]]:
 _AMOUNT_WORDS = ("bao nhiêu", "mấy", "bao nhieu", "may")
 
 
-def _dimensions(text: str, folded: str) -> set[str]:
+def _dimensions(text: str, folded: str) -> tuple[set[str], list[tuple[str, ...]]]:
     """The dimensions the question's words measure ("how deep" -> length, "giá bao nhiêu" -> money,
     "tại km bao nhiêu", "in mAh" -> the unit's), when it asks for an amount (bot/data/dimensions.tsv,
     units.tsv)."""
     if not (_ASKS_AMOUNT.search(text) or _ASKS_AMOUNT.search(folded)):
-        return set()
+        return set(), []
     typed_plain = fold(text) == text  # typed without diacritics: read folded
     found: set[str] = _asked_units(text)
+    cues: list[tuple[str, ...]] = []
+    asked_by_how: set[str] = set()
     for lang, tokens in (("en", re.findall(r"[\w\-]+", text)), ("vi_folded" if typed_plain else "vi", text.split())):
         tokens = [t.strip("?.,!:;\"'“”()") for t in tokens]
         table = _dimension_words()[lang]
+        previous: frozenset[str] = frozenset()
+        last = -2
         i = 0
         while i < len(tokens):
             for n in (3, 2, 1):
@@ -224,11 +254,34 @@ def _dimensions(text: str, folded: str) -> set[str]:
                     if not any(after.startswith(w) or after.startswith("là " + w) or after.startswith("la " + w)
                                for w in _AMOUNT_WORDS):
                         continue
-                found |= dims
+                dims = dims - {"generic"} or dims
+                if lang == "en" and phrase[0] == "how":
+                    asked_by_how |= dims  # "how close", "how deep": what is asked, whatever else is named
+                if last == i - 1 and found & dims and previous:
+                    # "battery capacity": two words of one noun measure what both measure
+                    found = (found - previous) | (previous & dims)
+                else:
+                    found |= dims
+                previous, last = dims, i + n - 1
+                if "generic" not in table.get(phrase, ()):
+                    cues.extend(_cue_spellings(lang, phrase))
                 i += n - 1
                 break
             i += 1
-    return found
+    found.discard("generic")
+    return (asked_by_how or found), list(dict.fromkeys(cues))
+
+
+def _cue_spellings(lang: str, phrase: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """A dimension word as the articles would write it, folded: itself in Vietnamese, its
+    Vietnamese spellings in English (bot.glossary), the "how" left out ("how deep" -> sâu)."""
+    from bot.glossary import vietnamese_phrases
+    from bot.text import lexical_tokens
+
+    if lang != "en":
+        return [tuple(fold(w) for w in phrase)]
+    words = tuple(lexical_tokens(" ".join(w for w in phrase if w != "how")))
+    return [p for word in vietnamese_phrases(words) for p in word]
 
 
 # A unit the question names: right before or after the amount asked ("km bao nhiêu", "bao nhiêu
@@ -258,30 +311,53 @@ def _is_vietnamese(text: str) -> bool:
 # Words that end the counted noun of "how many X …" / "bao nhiêu X …".
 _NOUN_STOP_EN = re.compile(
     r"^(did|does|do|is|are|was|were|has|have|had|will|would|can|could|in|of|on|at|for|to|by|with|from|there|that|"
-    r"which|who|the|a|an|and|or|per|each|during|after|before|than|as)$"
+    r"which|who|the|a|an|per|each|during|after|before|than|as)$"
 )
+
+
+# Words that end a counted noun typed without diacritics: function words no noun folds to (the
+# stop list has "ho", which is also "hồ" of "hồ sơ").
+_PLAIN_STOPS = frozenset(
+    ["la", "thi", "va", "cua", "duoc", "da", "se", "dang", "o", "tai", "trong", "khi", "voi", "cho", "tu", "den", "nhu", "nay", "do", "nao", "khong", "chua", "bi", "ra", "vao", "len", "xuong", "theo", "ma", "nen", "neu", "vi", "nguoi", "tien", "lan", "moi"]
+)
+_NOUN_STOP_EN_VERB = re.compile(r"^\w+ed$")  # "how many people died": a past tense ends the noun
 
 
 def _counted(text: str, folded: str) -> tuple[str, ...]:
     """The counted noun of "how many new Covid-19 cases did…" (new, covid-19, cases) or of
-    "bao nhiêu phòng", "mấy lựa chọn màu" (folded syllables); () when none is said."""
+    "bao nhiêu phòng", "mấy lựa chọn màu" (folded syllables); () when none is said.
+
+    A Vietnamese question is read with its diacritics when it has them: "cổ phiếu" folds to the
+    "co" of "có" (has), which would end the noun before it starts."""
     m = re.search(r"\bhow many\s+(.+)", text)
     if m:
         out = []
-        for word in re.findall(r"[\w\-']+", m.group(1))[:4]:
-            if _NOUN_STOP_EN.match(word):
+        for word in re.findall(r"[\w\-']+", m.group(1))[:7]:
+            if word in {"and", "or"} and out:
+                out.append(word)  # "economic and social infrastructure works": one noun, its head last
+                continue
+            if _NOUN_STOP_EN.match(word) or (out and _NOUN_STOP_EN_VERB.match(word)):
                 break
             out.append(word)
+        while out and out[-1] in {"and", "or"}:
+            out.pop()
         return tuple(out)
-    m = re.search(r"\b(?:bao nhieu|may|so luong|so)\s+(.+)", folded)
-    if m:
-        out = []
-        for word in m.group(1).split()[:4]:
-            if word in STOPWORDS or word in {"la", "thi", "va", "cua", "nguoi", "duoc", "bi", "da", "se", "tai", "o", "tien"}:
-                break
-            out.append(word)
-        return tuple(out)
-    return ()
+    from bot.values import names_table
+
+    plain = fold(text) == text
+    source = folded if plain else " ".join(re.findall(r"\w+", text))
+    m = re.search(r"\b(?:bao nhieu|may|so luong|bao nhiêu|mấy|số lượng)\s+(.+)", source)
+    if not m:
+        return ()
+    stops = _PLAIN_STOPS if plain else (
+        names_table().get("not_counted", frozenset()) | {"là", "thì", "người", "tiền", "lần"}
+    )
+    out = []
+    for word in m.group(1).split()[:4]:
+        if word in stops:
+            break
+        out.append(fold(word))
+    return tuple(out)
 
 
 def _in_vietnamese(noun: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
@@ -401,7 +477,7 @@ def has_place(sentence: str, exp: Expectation) -> bool:
 
 # -- which stated values answer (bot.values) --------------------------------------------------
 
-def _noun_fit(m, exp: Expectation) -> int:
+def _noun_fit(m, exp: Expectation, noun: str | None = None) -> int:
     """2: the counted noun is the one asked about; 1: the question names none; 0: it cannot be
     told (an English noun no table translates); -1: another noun.
 
@@ -412,7 +488,7 @@ def _noun_fit(m, exp: Expectation) -> int:
 
     if not exp.noun and not exp.units:
         return 1
-    counted = f" {' '.join(lexical_tokens(m.unit))} "
+    counted = f" {' '.join(lexical_tokens(m.unit if noun is None else noun))} "
     if _is_vietnamese(exp.question):
         wanted = [[w] for w in exp.noun if w not in STOPWORDS]
     else:
@@ -422,12 +498,27 @@ def _noun_fit(m, exp: Expectation) -> int:
     return 2 if any(f" {' '.join(w)} " in counted for w in wanted) else -1
 
 
+def _given_by_question(m, exp: Expectation) -> bool:
+    """Does the question itself state this value ("Doanh thu 400 tỷ đồng … tương ứng với bao nhiêu
+    vé?") or name this place ("… before Barcelona?" is not answered by "Barcelona Open")?"""
+    if m.number:
+        numbers = re.findall(r"\d+(?:[.,]\d+)*", m.number) or [m.number.lower()]
+        return all(fold(n) in exp.question_tokens for n in numbers)
+    if m.kind in {"place", "placename"}:
+        return any(fold(t) in exp.question_tokens for t in re.findall(r"\w+", m.text) if len(t) > 2)
+    return False
+
+
 def fit(m, kind: str, exp: Expectation) -> int:
     """How well mention `m` answers the asked `kind`: 2 of the very unit / noun / dimension
     asked, 1 of the kind (nothing more asked), 0 of the kind but not verifiable, -1 not at all."""
+    if _given_by_question(m, exp):
+        return -1
     if kind == "quantity":
         if m.kind == "count":
             return _noun_fit(m, exp)
+        if m.kind == "measure" and m.of and exp.noun:
+            return _noun_fit(m, exp, m.of)  # "bao nhiêu vàng": "4 - 5 chỉ vàng"
         if m.kind in {"measure", "money", "percent"} and not exp.noun:
             return 1
         return -1
@@ -483,8 +574,18 @@ def _either(old, kind: str):
     return lambda sentence, exp: old(sentence, exp) or new(sentence, exp)
 
 
+def _counts(sentence: str, exp: Expectation) -> bool:
+    """A count of the thing asked about. When the counted noun can be told (its Vietnamese words are
+    known), a count of it is needed, not any number ("100.000 năm" is no count of footprints)."""
+    if exp.noun and (exp.noun_vi or _is_vietnamese(exp.question)):
+        from bot.values import mentions
+
+        return any(fit(m, "quantity", exp) >= 1 for m in mentions(sentence))
+    return has_quantity(sentence, exp) or _mentioned("quantity")(sentence, exp)
+
+
 _CHECKS = {
-    "quantity": _either(has_quantity, "quantity"),
+    "quantity": _counts,
     "money": _either(has_money, "money"),
     "duration": _either(has_duration, "duration"),
     "date": _either(has_date, "date"),
@@ -492,6 +593,19 @@ _CHECKS = {
     "place": _either(has_place, "place"),
     **{kind: _mentioned(kind) for kind in ("percent", "measure", "age", "time", "minute", "score")},
 }
+
+
+def exactly(sentence: str, exp: Expectation) -> frozenset[str]:
+    """The asked-for kinds this sentence states a value of in the very unit, dimension or noun asked
+    ("90 Hz" for a refresh rate, "554 tình nguyện viên" for how many volunteers)."""
+    from bot.values import mentions
+
+    found = mentions(sentence)
+    return frozenset(k for k in exp.kinds if k in NUMERIC_KINDS and any(fit(m, k, exp) == 2 for m in found))
+
+
+# The kinds whose value has a unit or a noun to match (a person's or a place's has none).
+NUMERIC_KINDS = frozenset({"quantity", "money", "percent", "measure", "age", "duration", "time", "minute", "score"})
 
 
 def satisfied(sentence: str, exp: Expectation) -> frozenset[str]:

@@ -72,3 +72,9 @@ def vietnamese_phrases(tokens: tuple[str, ...]) -> tuple[tuple[tuple[str, ...], 
         else:
             i += 1
     return tuple(dict.fromkeys(found))
+
+
+def known_english(word: str) -> bool:
+    """Is this (folded) word an English word of the tables, as itself or its singular?"""
+    table = _glossary()
+    return (word,) in table or (word.endswith("s") and (word[:-1],) in table)

@@ -189,7 +189,8 @@ def _modifier(text: str, name: Name, roles: frozenset[str] = frozenset()) -> boo
 def _asks_human() -> re.Pattern:
     """The question's own slot is a noun for a human being ("which diplomat", "nhà ngoại giao nào",
     "phát ngôn viên … tên là gì"); a title elsewhere in it ("Who did President Putin call?") is not."""
-    nouns = sorted(read_table("question_words.tsv")["person_nouns"], key=len, reverse=True)
+    table = read_table("question_words.tsv")
+    nouns = sorted(set(table["person_nouns"]) | set(table.get("job_roles", [])), key=len, reverse=True)
     n = "(?:" + "|".join(re.escape(x) for x in nouns) + ")"
     return re.compile(
         rf"\bwhich (?:\w+ ){{0,2}}{n}\b|\bwho (?:is|was|are|were) (?:the )?(?:\w+ ){{0,2}}{n}\b"
@@ -204,7 +205,15 @@ def asked_roles(question: str) -> frozenset[str]:
     if not asks_for_human(question):
         return frozenset()
     folded = f" {' '.join(fold(t) for t in words(question))} "
-    return frozenset(n for n in read_table("question_words.tsv")["person_nouns"] if f" {n} " in folded)
+    table = read_table("question_words.tsv")
+    return frozenset(n for n in {*table["person_nouns"], *table.get("job_roles", [])} if f" {n} " in folded)
+
+
+@lru_cache(maxsize=256)
+def asked_jobs(question: str) -> frozenset[str]:
+    """The jobs the question asks a person by ("referee", "thủ môn"), folded: the answer must be
+    named with one (question_words.tsv job_roles)."""
+    return asked_roles(question) & frozenset(read_table("question_words.tsv").get("job_roles", []))
 
 
 @lru_cache(maxsize=256)

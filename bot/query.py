@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from langchain_core.embeddings import Embeddings
 
-from bot.anchors import anchors
+from bot.anchors import anchors, settings
 from bot.expect import Expectation, expectation
 from bot.glossary import vietnamese_phrases
 from bot.lang import detect_language
@@ -28,6 +28,7 @@ class Query:
     terms: tuple[str, ...]  # folded BM25 terms (bot.text.lexical_tokens)
     content: tuple[str, ...]  # the terms that carry meaning (stopwords out), each once
     anchors: tuple[tuple[str, ...], ...]  # names, numbers and dates it is about (bot.anchors)
+    settings: tuple[tuple[str, ...], ...]  # those of them naming where it is set ("ở Sa Pa"): the article may give them
     expects: Expectation  # the kinds of value it asks for (bot.expect)
     # An English question's words under their Vietnamese spellings (bot.glossary): per word,
     # its folded phrases of syllables, for BM25 and the judge's word overlap. () in Vietnamese.
@@ -65,6 +66,7 @@ def parse(text: str, lang: str | None = None) -> Query:
         terms=terms,
         content=tuple(dict.fromkeys(t for t in terms if t not in STOPWORDS)),
         anchors=tuple(anchors(text)),
+        settings=tuple(settings(text)),
         expects=expectation(text),
         glossed=vietnamese_phrases(terms) if lang == "en" else (),
     )

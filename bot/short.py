@@ -21,7 +21,7 @@ from functools import cache
 from bot.anchors import anchors
 from bot.expect import Expectation, expectation, fit
 from bot.lexicon import STOPWORDS
-from bot.names import Name, _given, _modifier, _named_by, asked_roles, asks_for_human
+from bot.names import Name, _given, _modifier, _named_by, asked_jobs, asked_roles, asks_for_human
 from bot.tables import read_table
 from bot.text import fold, lexical_tokens, normalize
 from bot.values import Mention, mentions, units
@@ -29,6 +29,7 @@ from bot.values import Mention, mentions, units
 # The kinds a short answer is given for, in the order they are listed.
 KINDS = ("person", "place", "date", "time", "minute", "duration", "quantity", "money", "percent", "measure", "age", "score")
 MAX_NAMES = 3  # "Sergei Lavrov and Antony Blinken": more is a list, not an answer
+PEERS = 0.75  # people named as near the question's words as this share of the best answer with it
 # Where a clause of a sentence ends: a value is about the words of its own clause.
 # "1,5" is a number; "và" joins subjects ("Lavrov và Blinken") as often as clauses, so it splits none.
 _CLAUSE = re.compile(r"(?<!\d),|,(?!\d)|[;:()\[\]]|\s[-–]\s|\s(?:nhưng|còn)\s")
@@ -91,7 +92,10 @@ def _terms(exp: Expectation, glossed: tuple = ()) -> dict[str, float]:
     return out
 
 
-ANCHOR, CONTENT = 2.0, 1.0  # the weights of a question's names and numbers, and of its other words
+# The weights of a question's names and numbers, and of its other words, near a value: the
+# names say which sentence (bot.answer.extractive checks it holds them all), the other words
+# which of its values ("… 87 dấu chân đã được tìm thấy" for "how many footprints were found").
+ANCHOR, CONTENT = 1.0, 1.5
 
 
 def tied(sentence: str, start: int, end: int, terms: dict[str, float], others: tuple[tuple[int, int], ...] = ()) -> bool:
@@ -158,6 +162,16 @@ class Choice:
     sure: bool
 
 
+def _cued(sentence: str, m: Mention, cues: tuple[tuple[str, ...], ...]) -> bool:
+    """Does a word the question measured by ("phạt", "giá", "lãi suất") stand in the value's clause or
+    the clauses beside it?"""
+    clauses = _clauses(sentence)
+    k = next((i for i, (a, b) in enumerate(clauses) if a <= m.start < b), 0)
+    a, b = clauses[max(0, k - 1)][0], clauses[min(len(clauses) - 1, k + 1)][1]
+    near = f" {' '.join(lexical_tokens(sentence[a:b]))} "
+    return any(f" {' '.join(c)} " in near for c in cues)
+
+
 def _coordinated(sentence: str, a: Mention, b: Mention) -> bool:
     """Two values listed together ("499,9 triệu đồng và 559,9 triệu đồng", "X, Y")."""
     between = sentence[a.end : b.start].strip().lower()
@@ -170,6 +184,9 @@ def choose(exp: Expectation, sentence: str, kind: str, terms: dict[str, float]) 
         return _person(exp, sentence, terms)
     fitting = [(fit(m, kind, exp), m) for m in mentions(sentence)]
     fitting = [(f, m) for f, m in fitting if f >= 0]
+    if kind in {"money", "percent"} and exp.cues:
+        # "How much was the owner fined?": an amount near "phạt", not a house's price.
+        fitting = [(min(f, 0) if not _cued(sentence, m, exp.cues) else f, m) for f, m in fitting]
     spans = tuple((m.start, m.end) for _, m in fitting)
     scored = [(f, context(sentence, m.start, m.end, terms, spans), m) for f, m in fitting]
     scored = [(f, c if tied(sentence, m.start, m.end, terms, spans) else 0.0, m) for f, c, m in scored]
@@ -222,6 +239,13 @@ def _person(exp: Expectation, sentence: str, terms: dict[str, float]) -> Choice 
         found.append(m)
     if not found:
         return None
+    jobs = _job_spellings(exp.question)
+    if jobs:
+        # "Who was the referee?": the one named with the job ("trọng tài X"), not anyone named.
+        holders = [m for m in found if _holds_job(text, m, jobs)]
+        if not holders:
+            return Choice("person", (found[0],), 0, 0.0, False)
+        found = holders
     rank = {"person": 3, "name": 2, "org": 1}
     # "Who met in Geneva?": both sides answer, whichever clause names each.
     both = _reciprocal(exp.question)
@@ -236,11 +260,30 @@ def _person(exp: Expectation, sentence: str, terms: dict[str, float]) -> Choice 
     best_rank, best_ctx, best = scored[0]
     group = [best]
     for r, ctx, m in sorted(scored[1:], key=lambda x: x[2].start):
-        if r == best_rank and ctx == best_ctx and len(group) < MAX_NAMES:
-            group.append(m)  # "Sergei Lavrov và Antony Blinken": named alike, tied alike
+        if r == best_rank and ctx >= PEERS * best_ctx and len(group) < MAX_NAMES:
+            group.append(m)  # "Sergei Lavrov và Antony Blinken": named alike, tied about alike
     rivals = [x for x in scored[1:] if x[2] not in group and x[0] == best_rank]
     clear = not rivals or best_ctx > max(x[1] for x in rivals)
     return Choice("person", tuple(sorted(group, key=lambda m: m.start)), 2, best_ctx, clear and best_ctx > 0)
+
+
+def _job_spellings(question: str) -> tuple[tuple[str, ...], ...]:
+    """The job the question asks a person by, as the articles write it (folded syllables)."""
+    from bot.glossary import vietnamese_phrases
+
+    out = []
+    for job in asked_jobs(question):
+        out.append(tuple(job.split()))
+        out.extend(p for word in vietnamese_phrases(tuple(job.split())) for p in word)
+    return tuple(dict.fromkeys(out))
+
+
+def _holds_job(text: str, m: Mention, jobs: tuple[tuple[str, ...], ...]) -> bool:
+    """Is the name given with the job: in the few words before it ("thủ môn Tuyên Quang", "HLV
+    Nguyễn Đức Thắng") or right after it ("Mirante, thủ thành …")?"""
+    before = " ".join(lexical_tokens(text[max(0, m.start - 40) : m.start]))
+    after = " ".join(lexical_tokens(text[m.end : m.end + 30]))
+    return any(f" {' '.join(j)} " in f" {before} " or after.startswith(" ".join(j)) for j in jobs)
 
 
 @cache

@@ -78,6 +78,11 @@ class Weighing:
     # For the refusal check, a sentence holding the asked-for value must also be
     # about the question: at least this share of the best sentence's relevance.
     relevant_share: float = 0.5
+    # A value in the very unit, dimension or noun asked ("90 Hz" for "tốc độ làm tươi", "554 tình
+    # nguyện viên" for "how many volunteers") gains this much more, and answers from a sentence
+    # down to this share of the best's relevance: its wording may be unlike the question's.
+    exact_bonus: float = 0.5
+    exact_share: float = 0.3
     # News prose names its subject once and continues it in the next sentence
     # ("Neptune Strike will start… The exercise will last 12 days."): a sentence
     # holding the asked-for value borrows this share of its predecessor's relevance.

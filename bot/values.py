@@ -55,8 +55,18 @@ class Token:
         return self.text[:1].isupper()
 
 
+# "đồng.HuyệnCần": a sentence glued to the next (a missing space after its full stop).
+_GLUED = re.compile(r"(?<=[^\W\d_])\.(?=[A-ZĐÀ-Ỹ])")
+
+
 def tokens(sentence: str) -> list[Token]:
-    return [Token(m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(sentence)]
+    out = []
+    for m in _TOKEN.finditer(sentence):
+        start = m.start()
+        for piece in _GLUED.split(m.group(0)):
+            out.append(Token(piece, start, start + len(piece)))
+            start += len(piece) + 1
+    return out
 
 
 # -- the tables -------------------------------------------------------------------------
@@ -122,6 +132,7 @@ class Mention:
     dimension: str = ""  # what a unit measures (units.tsv), or a name's kind
     multiplier: str = ""  # "triệu" in "1,5 triệu đồng"
     qualifier: str = ""  # "gần" in "gần 20 phòng"
+    of: str = ""  # what an amount is of, right after its unit ("vàng" in "5 chỉ vàng", "gạo" in "2 tấn gạo")
 
     @property
     def numeric(self) -> bool:
@@ -245,6 +256,10 @@ def _unit_at(toks: list[Token], i: int) -> tuple[Unit | None, int]:
             continue  # a unit's words are one space apart ("2 triệu bảng; anh" is no "bảng Anh")
         key = tuple(t.text for t in toks[i : i + n])
         unit = exact.get(key) or exact.get(tuple(k.lower() for k in key)) or folded.get(tuple(fold(k) for k in key))
+        if unit is None and n == 1 and "/" in key[0] and key[0] not in {"km/h", "m/s"}:
+            # "432 đồng/lít", "74,351 USD/thùng": an amount per something, in the unit before the slash
+            head = key[0].split("/")[0]
+            unit = exact.get((head,)) or exact.get((head.lower(),)) or folded.get((fold(head),))
         if unit is not None:
             return unit, n
     return None, 0
@@ -318,9 +333,14 @@ def _numbers(text: str, toks: list[Token], taken: set[int]) -> list[Mention]:
             end = max(k + width - 1, j)
             if unit.dimension == "duration" and end + 1 < n and toks[end + 1].low in _words("half"):
                 end += 1  # "1 giờ rưỡi"
+            while unit.dimension == "duration" and end + 2 < n and _NUMBER.match(toks[end + 1].text) and (
+                (_unit_at(toks, end + 2)[0] or Unit("", "", ("", ""))).dimension == "duration"
+            ):
+                end += 1 + _unit_at(toks, end + 2)[1]  # "3 giờ 38 phút": one duration
             s, e, span = _span(text, toks, start, end)
             written = " ".join(x.text for x in toks[k : k + width]) or "%"
-            out.append(Mention(_kind_of(unit), s, e, span, number, written, unit.dimension, " ".join(multiplier), qualifier))
+            of = _material(text, toks, end + 1, stops) if _kind_of(unit) == "measure" else ""
+            out.append(Mention(_kind_of(unit), s, e, span, number, written, unit.dimension, " ".join(multiplier), qualifier, of))
             taken.update(range(start, end + 1))
             i = end + 1
             continue
@@ -351,6 +371,17 @@ def _numbers(text: str, toks: list[Token], taken: set[int]) -> list[Mention]:
             continue
         i = j + 1
     return out
+
+
+def _material(text: str, toks: list[Token], k: int, stops: frozenset[str]) -> str:
+    """The one or two lower-case words right after a unit that say what is measured ("vàng")."""
+    out = []
+    while k < len(toks) and len(out) < 2 and not toks[k].capital and toks[k].low not in stops and (
+        not any(c.isdigit() for c in toks[k].text) and text[toks[k - 1].end : toks[k].start] == " "
+    ):
+        out.append(toks[k].text)
+        k += 1
+    return " ".join(out)
 
 
 def _counted_next(toks: list[Token], i: int) -> bool:
@@ -440,6 +471,11 @@ def _names(text: str, toks: list[Token], taken: set[int]) -> list[Mention]:
         if org and j == i + org - 1:
             i = j + 1  # the noun alone ("Bộ …" is not followed by a name)
             continue
+        if j == i and not org and vietnamese_syllable(toks[i].text) and not _latin(toks[i].text) and (
+            i + 1 < n and not toks[i + 1].capital and not _titled(toks, i)
+        ):
+            i += 1  # "Căn cước công dân", "Quốc phòng": a capitalised word of a common noun, no name
+            continue
         start = i
         opens = i == 0 or text[toks[i - 1].end : toks[i].start].strip() in {".", "!", "?", ":", '"', "“", "…"}
         words = [t.folded for t in toks[i : j + 1]]
@@ -454,8 +490,9 @@ def _names(text: str, toks: list[Token], taken: set[int]) -> list[Mention]:
             continue
         # "Nga Sergey Lavrov", "Mỹ Lloyd Austin": a country before a person's name is the person's.
         lead = start
-        while not org and lead < j:
-            known = next((m for m in (3, 2, 1) if lead + m <= j and fold(" ".join(t.text for t in toks[lead : lead + m])) in _places()), 0)
+        # only before a person's full name ("Mỹ Lloyd Austin"), not in a name ("Barcelona Open")
+        while not org and lead < j - 1 and toks[lead].low not in table.get("surnames", ()):
+            known = next((m for m in (3, 2, 1) if lead + m < j and fold(" ".join(t.text for t in toks[lead : lead + m])) in _places()), 0)
             if not known:
                 break
             lead += known

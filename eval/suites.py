@@ -35,12 +35,11 @@ LLM_ONLY = {"generated_rate", "answer_language_ok"}
 
 
 def load(folder: Path) -> dict[str, dict]:
-    """{suite: summary} of a suites run folder (the suites it holds)."""
+    """{suite: summary} of a suites run folder (the suites it holds, the three first)."""
     out = {}
-    for name in SUITES:
-        path = Path(folder) / name / "results.json"
-        if path.is_file():
-            out[name] = json.loads(path.read_text(encoding="utf-8"))["summary"]
+    folders = sorted(p for p in Path(folder).iterdir() if (p / "results.json").is_file()) if Path(folder).is_dir() else []
+    for path in sorted(folders, key=lambda p: (p.name not in SUITES, list(SUITES).index(p.name) if p.name in SUITES else 0, p.name)):
+        out[path.name] = json.loads((path / "results.json").read_text(encoding="utf-8"))["summary"]
     return out
 
 
@@ -81,20 +80,26 @@ def compare_table(now: dict[str, dict], before: dict[str, dict] | None = None, l
 @click.option("--vs", "baseline", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="An earlier suites run folder to compare with.")
 @click.option("--only", default=",".join(SUITES), help="Suites to run, comma-separated (qa, holdout, news).")
+@click.option("--suite", "extra", multiple=True, metavar="NAME=DATASET[:ARTICLES]",
+              help="Another suite: a dataset, and the folder of articles it is answered from (else the configured index).")
 @click.option("-v", "--verbose", is_flag=True, help="Also print each suite's own tables.")
-def main(out: Path | None, mode: str, baseline: Path | None, only: str, verbose: bool) -> None:
+def main(out: Path | None, mode: str, baseline: Path | None, only: str, extra: tuple[str, ...], verbose: bool) -> None:
     """Run every eval suite and print them side by side."""
     from eval.runner import run_eval
 
     out = out or Path("eval/runs") / f"suites-{datetime.now():%Y%m%d-%H%M%S}{'-llm' if mode == 'llm' else ''}"
-    names = [n.strip() for n in only.split(",") if n.strip() in SUITES]
-    for name in names:
-        click.echo(f"{name}: {SUITES[name]} …", err=True)
+    runs: dict[str, tuple[Path, Path | None]] = {n.strip(): (SUITES[n.strip()], None) for n in only.split(",") if n.strip() in SUITES}
+    for spec in extra:
+        name, _, where = spec.partition("=")
+        dataset, _, articles = where.partition(":")
+        runs[name] = (Path(dataset), Path(articles) if articles else None)
+    for name, (dataset, articles) in runs.items():
+        click.echo(f"{name}: {dataset} …", err=True)
         with contextlib.ExitStack() as quiet:
             if not verbose:  # each run's own tables and progress bars: in its report.md
                 quiet.enter_context(contextlib.redirect_stdout(io.StringIO()))
                 quiet.enter_context(contextlib.redirect_stderr(io.StringIO()))
-            code = run_eval(dataset=SUITES[name], out=out / name, mode=mode)
+            code = run_eval(dataset=dataset, out=out / name, mode=mode, articles=articles)
         if code not in (0, 1):
             sys.exit(code)
     now = load(out)

@@ -170,13 +170,14 @@ def _best_for(part: str, question: str, ranked: list[Evidence], lang: str, earli
 
 
 def _about(e: Evidence, query: Query, lang: str) -> bool:
-    """Does the sentence hold every name, number and date the question asks about? The one before
-    it may give them ("Neptune Strike bắt đầu… Cuộc tập trận kéo dài 12 ngày"), unless this one
-    names someone else as its actor ("Phút 33, Dzeko…" after a sentence about Pogba)."""
+    """Does the sentence hold every name, number and date the question asks about? The sentence
+    before it or its passage may give them ("Neptune Strike bắt đầu… Cuộc tập trận kéo dài 12
+    ngày"), unless this one names someone else as its actor ("Phút 33, Dzeko…" after a sentence
+    about Pogba)."""
     phrases = list(query.anchors)
-    if not phrases or anchor_share(replace(e, before=""), phrases, lang) == 1.0:
+    if not phrases or anchor_share(replace(e, before=""), phrases, lang, query.settings) == 1.0:
         return True
-    if anchor_share(e, phrases, lang) < 1.0:
+    if anchor_share(e, phrases, lang, query.settings, passage=True) < 1.0:
         return False
     asked = {t for a in phrases for t in a}
     return not any(
@@ -258,7 +259,9 @@ def extractive_answer(
             # Quoted sentences that state no value of the asked kind may not answer; one that states
             # such a value, however unclear which, answers with the quote alone.
             lacks = bool(asked) and not found and not held(question, [c.quote for c in order], asked, glossed)
-            unsure = unsure or lacks or (bool(ranked) and not covers(ranked[0], list(query.anchors), lang))
+            unsure = unsure or lacks or (
+                bool(ranked) and not covers(ranked[0], list(query.anchors), lang, query.settings, passage=True)
+            )
     body = " ".join(f"“{c.quote}” [{c.n}]" for c in citations)
     lead = message("unsure", lang) if unsure else message("lead_in", lang)
     text = f"{lead} {body}"
