@@ -403,7 +403,7 @@ def render(choice: Choice, lang: str, exp: Expectation) -> str:
             pieces.append(m.text if lang == "vi" or not number else f"minute {number.group(0)}")
         elif m.kind in {"place", "placename"} and lang == "en":
             # "Geneva (Thụy Sĩ)" -> "Geneva (Switzerland)": each name the English way
-            pieces.append(re.sub(r"[^()]+", lambda p: _english_place().get(fold(p.group(0).strip()), p.group(0)), m.text))
+            pieces.append(re.sub(r"[^()\s][^()]*[^()\s]|[^()\s]", lambda p: _english_place().get(fold(p.group(0)), p.group(0)), m.text))
         else:
             pieces.append(m.text)
     return _join(pieces, lang)
