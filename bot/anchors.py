@@ -8,10 +8,11 @@ by the evidence judge, the citation check, follow-ups and the short answer.
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from bot.lexicon import STOPWORDS, TITLES
 from bot.tables import read_table
-from bot.text import fold, normalize, words
+from bot.text import fold, normalize, vietnamese_syllable, words
 
 _NUMERIC = re.compile(r"\d")
 
@@ -55,7 +56,6 @@ def _opens_with_name(raw: list[str]) -> bool:
     syllable spells ("Pogba ghi bàn…": English words are not that); in either language, one that
     opens a run of capitalised words ("Rupert Grint…", "Long An…")."""
     from bot.lang import detect_language
-    from bot.values import vietnamese_syllable
 
     first = raw[0]
     if not first[:1].isupper() or fold(first) in STOPWORDS | TITLES:
@@ -124,9 +124,11 @@ def _canonical_date(token: str) -> str:
     return words(token)[0] if words(token) else token
 
 
+@cache
 def exonyms() -> dict[str, list[str]]:
-    """English place names -> their Vietnamese spellings (folded), from bot/data/exonyms.tsv."""
-    return read_table("exonyms.tsv")
+    """English place names -> their Vietnamese spellings (folded): bot/data/exonyms.tsv (the
+    seeds' places), then bot/data/places.tsv (countries, nationalities, cities, provinces)."""
+    return {**read_table("places.tsv"), **read_table("exonyms.tsv")}
 
 
 def soft(phrase: tuple[str, ...], lang: str) -> bool:
@@ -149,9 +151,18 @@ def found_softly(phrase: tuple[str, ...], text_tokens: str) -> bool:
 
 
 def required(phrases: list[tuple[str, ...]], text_tokens: str, lang: str) -> list[tuple[str, ...]]:
-    """The names an answer must be about: a soft phrase (`soft`) the text does not hold in Vietnamese
-    says nothing either way, and is left out."""
-    return [a for a in phrases if not soft(a, lang) or found_softly(a, text_tokens)]
+    """The names an answer must be about. A soft phrase (`soft`) the text does not hold in
+    Vietnamese says nothing either way, and is left out, but for its words no English table knows:
+    "Louvre Museum" must still name the Louvre."""
+    from bot.glossary import known_english
+
+    out = []
+    for a in phrases:
+        if not soft(a, lang) or found_softly(a, text_tokens):
+            out.append(a)
+        elif rest := tuple(w for w in a if not known_english(w)):
+            out.append(rest)
+    return out
 
 
 def anchor_found(phrase: tuple[str, ...], text_tokens: str, vocabulary: set[str], lang: str) -> bool:

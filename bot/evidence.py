@@ -57,6 +57,7 @@ class Evidence:
     caption: bool = False
     before: str = ""  # the sentence right before it in the article (its subject is often there)
     passage: str = ""  # the whole retrieved chunk it sits in (where a question's setting may be named)
+    article: str = ""  # its whole article, when known (bot.lexical.BM25Index.article): its subject is named there
 
 
 @dataclass
@@ -182,11 +183,11 @@ def anchor_share(
 ) -> float:
     """The share of the question's names and numbers the sentence (with the one before it) holds;
     a place the question is set in (`settings`: "ở Sa Pa") may be named anywhere in its passage, and
-    with `passage` every name may (an article names its subject once: "vắc xin Nanocovax", then
-    "vắc xin", "tình nguyện viên")."""
+    with `passage` every name may be named anywhere in its article (an article names its subject
+    once: "vắc xin Nanocovax", then "vắc xin", "tình nguyện viên")."""
     if not phrases:
         return 1.0
-    tokens = [fold(t) for t in words(f"{e.before} {e.text} {e.passage if passage else ''}")]
+    tokens = [fold(t) for t in words(f"{e.before} {e.text} {(e.article or e.passage) if passage else ''}")]
     text_tokens, vocabulary = f" {' '.join(tokens)} ", set(tokens)
     if settings:
         passage = f" {' '.join(fold(t) for t in words(e.passage))} "
@@ -233,7 +234,7 @@ def holds_asked_value(
         # A value in the very unit asked ("90 Hz" for a refresh rate) answers from a sentence
         # worded unlike the question; any value of the kind, only from one about as relevant as the best.
         and e.relevance >= (W.exact_share if e.exact & wanted.strict else W.relevant_share) * best
-        and covers(e, phrases or [], lang, passage=True)
+        and covers(e, phrases or [], lang)
         and (not ahead or fills_plan_slot(e.text, wanted))
         for e in ranked
     )
@@ -298,8 +299,13 @@ def judge(
     found_names = [" ".join(a) for a in found]
     if not ranked:
         return Judgement(False, "nothing retrieved", names, [], overlap)
-    if wanted and len(found) < math.ceil(len(wanted) / 2):
-        missing = [" ".join(a) for a in wanted if a not in found]
+    # Names weigh apart from numbers: a year found ("2022") does not make up for the missing
+    # name of what is asked about ("Who won the 2022 FIFA World Cup final?").
+    proper = [a for a in wanted if not any(c.isdigit() for c in " ".join(a))]
+    lacking = [a for group in (wanted, proper) if group for a in group
+               if sum(a2 in found for a2 in group) < math.ceil(len(group) / 2) and a not in found]
+    if lacking:
+        missing = list(dict.fromkeys(" ".join(a) for a in lacking))
         return Judgement(False, f"not in the retrieved text: {', '.join(missing)}", names, found_names, overlap)
     # A question whose every name occurs as written in the articles is about
     # them ("Who is Wendy Sherman?") even when its few words share little else.

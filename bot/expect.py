@@ -286,7 +286,8 @@ def _cue_spellings(lang: str, phrase: tuple[str, ...]) -> list[tuple[str, ...]]:
 
 # A unit the question names: right before or after the amount asked ("km bao nhiêu", "bao nhiêu
 # km", "how many GB"), or after "in" ("in mAh"). Days, years and money are read elsewhere.
-_UNIT_ASKED = re.compile(r"(\S+)\s+(?:là\s+|la\s+)?(?:bao nhiêu|bao nhieu|mấy)|(?:bao nhiêu|bao nhieu|mấy|how many|how much|\bin)\s+(\S+)")
+_UNIT_BEFORE = re.compile(r"(\S+)\s+(?:là\s+|la\s+)?(?:bao nhiêu|bao nhieu|mấy)")
+_UNIT_AFTER = re.compile(r"(?:bao nhiêu|bao nhieu|mấy|how many|how much|\bin)\s+(\S+)")
 
 
 def _asked_units(text: str) -> set[str]:
@@ -294,8 +295,8 @@ def _asked_units(text: str) -> set[str]:
 
     exact, folded = units()
     found = set()
-    for m in _UNIT_ASKED.finditer(text):
-        word = (m.group(1) or m.group(2)).strip("?.,!:;")
+    for m in [*_UNIT_BEFORE.finditer(text), *_UNIT_AFTER.finditer(text)]:
+        word = m.group(1).strip("?.,!:;")
         unit = exact.get((word,)) or (folded.get((fold(word),)) if len(word) > 1 else None)
         if unit is not None and unit.dimension not in {"duration", "money", "age"} and word.lower() not in {"in", "m", "l", "g", "w", "ha"}:
             found.add(unit.dimension)

@@ -147,6 +147,19 @@ class BM25Index:
     def doc(self, i: int) -> Document:
         return Document(id=self.ids[i], page_content=self.texts[i], metadata=dict(self.metadatas[i]))
 
+    @cached_property
+    def _by_source(self) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = {}
+        for i, meta in enumerate(self.metadatas):
+            out.setdefault(meta.get("source", ""), []).append(i)
+        return out
+
+    def article(self, source: str) -> str:
+        """An article's text as its chunks hold it, in order (overlaps repeated): what its sentences
+        are about, named once in the title or the lead."""
+        rows = sorted(self._by_source.get(source, []), key=lambda i: int(self.metadatas[i].get("start", 0)))
+        return "\n".join(self.texts[i] for i in rows)
+
     @property
     def docs(self) -> list[Document]:
         return [self.doc(i) for i in range(len(self))]

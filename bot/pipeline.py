@@ -138,7 +138,10 @@ class Bot:
         judged = as_query(judged) if judged is not None else question
         # Sentence and passage vectors stored at ingest: a question embeds only itself.
         embeddings, stored = for_index(self.settings, self.embeddings)
-        ranked = ev.score_sentences(question, ev.collect(hits), embeddings, self.retriever.lexical)
+        items = ev.collect(hits)
+        for e in items:
+            e.article = self.retriever.lexical.article(e.source)
+        ranked = ev.score_sentences(question, items, embeddings, self.retriever.lexical)
         overlap = topic_overlap().best(judged.text, [h.doc.page_content for h in hits[:3]], stored=stored)
         return ranked, ev.judge(judged, ranked, hits, lang, overlap, self.settings.min_topic_overlap)
 
@@ -224,6 +227,11 @@ class Bot:
             answer = yield from self._generate(llm, question, standalone, ranked, lang, history, shown)
         else:
             answer = extractive_answer(ranked, lang, question=typed if carried else asked, unsure=judgement.value_missing)
+            if judgement.value_missing and answer.short and not ev.asks_plan(asked.text):
+                # The judge found no value of the asked kind near the best sentences' relevance, yet
+                # one clearly answers: the short answer's own checks (kind, unit, the question's
+                # words beside it) are the stricter ones. Not for a plan: its slot is the judge's.
+                answer = extractive_answer(ranked, lang, question=typed if carried else asked)
         answer.question = standalone
         if notices:
             answer.notice = " ".join(filter(None, [*notices, answer.notice]))

@@ -315,8 +315,10 @@ def _english() -> dict[str, dict[str, str]]:
 @cache
 def _english_place() -> dict[str, str]:
     """Folded Vietnamese place spelling -> its English name (the first exonym that has it)."""
+    from bot.anchors import exonyms
+
     out: dict[str, str] = {}
-    for english, spellings in read_table("exonyms.tsv").items():
+    for english, spellings in exonyms().items():
         for s in spellings:
             out.setdefault(s, english.title() if len(english) > 3 else english.upper())
     return out

@@ -46,6 +46,15 @@ def fold(text: str) -> str:
     return stripped.replace("đ", "d")
 
 
+# One Vietnamese syllable, folded: (initial) vowels (final). A capitalised word that is one
+# ("Sau", "Theo", "Long") may just open a sentence; one that is not ("Pogba", "Huawei") is a name.
+_SYLLABLE = re.compile(r"^(ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?[aeiouy]{1,3}(ng|nh|ch|[cmnpt])?$")
+
+
+def vietnamese_syllable(word: str) -> bool:
+    return bool(_SYLLABLE.match(fold(word)))
+
+
 def _canonical(token: str) -> str:
     # "14-12" and "14/12" name the same date; the articles use both.
     m = _DAY_MONTH.match(token)

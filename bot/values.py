@@ -20,14 +20,14 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 
 from bot.tables import read_table
-from bot.text import fold, normalize
+from bot.text import fold, normalize, vietnamese_syllable
 
 # -- tokens -----------------------------------------------------------------------------
 
 _TOKEN = re.compile(r"\w+(?:[.,/\-:'’+]\w+)*%?|[%$€£°]")
 _NUMBER = re.compile(r"^\d+(?:[.,]\d+)*$")
 _RANGE = re.compile(r"^\d+(?:[.,]\d+)*[-–]\d+(?:[.,]\d+)*$")
-_NUM_UNIT = re.compile(r"^(\d+(?:[.,]\d+)*)([^\W\d_][^\W\d_/]*(?:/[^\W\d_]+)?)$")  # "3.885mAh", "90Hz", "1.5L"
+_NUM_UNIT = re.compile(r"^(\d+(?:[.,]\d+)*)-?([^\W\d_][^\W\d_/]*(?:/[^\W\d_]+)?)$")  # "3.885mAh", "90Hz", "8,1-inch"
 _UNIT_NUM = re.compile(r"^(km|Km|KM)(\d+(?:[.,]\d+)*)$")  # "km230": a point on a road
 _CLOCK = re.compile(r"^(\d{1,2})[hg](\d{2})?(?:p)?$", re.I)  # "6h", "0h", "10h30"
 _DATE = re.compile(r"^(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?$")
@@ -409,20 +409,13 @@ def _qualifier_before(toks: list[Token], i: int, taken: set[int]) -> tuple[int, 
 
 @cache
 def _places() -> frozenset[str]:
-    """Folded place names: the Vietnamese spellings of bot/data/exonyms.tsv and of names.tsv's places."""
+    """Folded place names: the Vietnamese spellings of bot/data/exonyms.tsv, places.tsv and names.tsv."""
+    from bot.anchors import exonyms
+
     out = set(names_table().get("places", frozenset()))
-    for spellings in read_table("exonyms.tsv").values():
+    for spellings in exonyms().values():
         out.update(spellings)
     return frozenset(out)
-
-
-# One Vietnamese syllable, folded: (initial) vowels (final). A capitalised word that is one
-# ("Sau", "Theo", "Long") may just open a sentence; one that is not ("Pogba", "Huawei") is a name.
-_SYLLABLE = re.compile(r"^(ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?[aeiouy]{1,3}(ng|nh|ch|[cmnpt])?$")
-
-
-def vietnamese_syllable(word: str) -> bool:
-    return bool(_SYLLABLE.match(fold(word)))
 
 
 def _joins_name(text: str, toks: list[Token], j: int) -> bool:

@@ -24,6 +24,7 @@ TABLES = sorted(p.name for p in DATA.glob("*.tsv"))
 FOLDED = {
     "counted_nouns.tsv": {"keys", "values"},
     "exonyms.tsv": {"keys", "values"},
+    "places.tsv": {"keys", "values"},
     "glossary.tsv": {"keys"},
     "not_names.tsv": {"keys"},
     "question_words.tsv": {"values"},
