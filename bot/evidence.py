@@ -68,6 +68,9 @@ class Judgement:
     anchors_found: list[str]
     overlap: float | None  # sparse term overlap with the best passage (see bot.topic.TopicOverlap)
     value_missing: bool = False  # on topic, but no sentence holds the kind of value asked for
+    # Not about the articles at all: nothing retrieved, off the passages' topic, or none of its names
+    # there. Refused before any model sees the passages; other refusals a configured model may overrule.
+    off_topic: bool = False
 
 
 def collect(hits: list[Hit]) -> list[Evidence]:
@@ -298,7 +301,7 @@ def judge(
     names = [" ".join(a) for a in wanted]
     found_names = [" ".join(a) for a in found]
     if not ranked:
-        return Judgement(False, "nothing retrieved", names, [], overlap)
+        return Judgement(False, "nothing retrieved", names, [], overlap, off_topic=True)
     # Names weigh apart from numbers: a year found ("2022") does not make up for the missing
     # name of what is asked about ("Who won the 2022 FIFA World Cup final?").
     proper = [a for a in wanted if not any(c.isdigit() for c in " ".join(a))]
@@ -306,14 +309,18 @@ def judge(
                if sum(a2 in found for a2 in group) < math.ceil(len(group) / 2) and a not in found]
     if lacking:
         missing = list(dict.fromkeys(" ".join(a) for a in lacking))
-        return Judgement(False, f"not in the retrieved text: {', '.join(missing)}", names, found_names, overlap)
+        return Judgement(
+            False, f"not in the retrieved text: {', '.join(missing)}", names, found_names, overlap, off_topic=not found
+        )
     # A question whose every name occurs as written in the articles is about
     # them ("Who is Wendy Sherman?") even when its few words share little else.
     named = bool(wanted) and len(found) == len(wanted) and any(f" {' '.join(a)} " in text_tokens for a in wanted)
     if named:
         min_overlap /= 2
     if overlap is not None and overlap < min_overlap:
-        return Judgement(False, f"off-topic (term overlap {overlap:.2f} < {min_overlap})", names, found_names, overlap)
+        return Judgement(
+            False, f"off-topic (term overlap {overlap:.2f} < {min_overlap})", names, found_names, overlap, off_topic=True
+        )
     asked = query.expects
     if not holds_asked_value(ranked, asked, wanted, lang):
         # On topic, naming what the question names, yet no sentence holds the kind of value it asks

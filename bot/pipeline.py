@@ -217,14 +217,18 @@ class Bot:
             deep_ranked, deep_judgement = self._weigh(typed, asked, deeper, lang, carried)
             if deep_judgement.answerable and not deep_judgement.value_missing:
                 ranked, judgement, hits = deep_ranked, deep_judgement, deeper
-        if not judgement.answerable:
+        if not judgement.answerable and (not llm or judgement.off_topic):
             answer = Answer(message("refusal", lang), mode="refusal", lang=lang, refused=True, answerer=self.answerer_label)
         elif llm:
-            # The model reads the question as typed: given capitals it did not type, a 0.5B model
-            # echoed two lower-case questions and mixed a third (eval, 11 such items); the
-            # evidence it is shown was still found and weighed with the capitals.
+            # With a model, the judge advises and the model decides: it reads the passages with
+            # the judge's finding (the sentence holding the asked-for value, or that none does),
+            # and answers or says the articles don't give it. Only an off-topic question is
+            # refused before it. The model reads the question as typed: given capitals it did not
+            # type, a 0.5B model echoed two lower-case questions and mixed a third (eval, 11 such
+            # items); the evidence it is shown was still found and weighed with the capitals.
             shown = as_typed if standalone == question else standalone
-            answer = yield from self._generate(llm, question, standalone, ranked, lang, history, shown)
+            advice = self._advice(ranked, judgement, typed if carried else asked, lang)
+            answer = yield from self._generate(llm, question, standalone, ranked, lang, history, shown, advice)
         else:
             answer = extractive_answer(ranked, lang, question=typed if carried else asked, unsure=judgement.value_missing)
             if judgement.value_missing and answer.short and not ev.asks_plan(asked.text):
@@ -252,11 +256,26 @@ class Bot:
         docs = [d for d in self.retriever.lexical.docs if d.id not in have]
         return hits + cited_hits(carried.quotes, docs, lambda doc: Hit(doc, 0.0))
 
-    def _generate(self, llm, question, standalone, ranked, lang, history, shown) -> Iterator[str]:
+    @staticmethod
+    def _advice(ranked: list[ev.Evidence], judgement: ev.Judgement, query: Query, lang: str):
+        """The judge's finding for the model: the sentence whose value clearly answers (the
+        extractive short answer's), or that no sentence holds the kind of value asked for."""
+        from bot.answer.llm import Advice
+
+        kinds = sorted(query.expects.strict)
+        if not judgement.answerable or judgement.value_missing:
+            return Advice(missing=tuple(kinds)) if kinds else Advice(unsure=True)
+        found = extractive_answer(ranked, lang, question=query)
+        if not found.short or not found.citations:
+            return None
+        cited = next((c for c in found.citations if c.quote and found.short_quote.split(" … ")[0] in c.quote), None)
+        return Advice(holder=(cited.source, cited.start), value=found.short_quote, kinds=tuple(kinds)) if cited else None
+
+    def _generate(self, llm, question, standalone, ranked, lang, history, shown, advice=None) -> Iterator[str]:
         from bot.answer.llm import LLMError
 
         try:
-            return (yield from llm.stream_answer(shown, ranked, lang, history, typed=question))
+            return (yield from llm.stream_answer(shown, ranked, lang, history, typed=question, advice=advice))
         except LLMError as exc:
             if self.settings.fallback != "extractive":
                 return Answer(str(exc), mode="refusal", lang=lang, refused=True, answerer=llm.label, notice=str(exc))

@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     llm_quote: bool = Field(True, validation_alias="BOT_LLM_QUOTE")
     llm_max_retries: int = Field(2, ge=0, le=10, validation_alias="BOT_LLM_MAX_RETRIES")
     max_tokens: int = Field(256, ge=16, le=8192, validation_alias="BOT_MAX_TOKENS")
+    # The model's context window in tokens, which sizes the passages it is shown; unset: read from
+    # the server (/v1/models), BOT_LOCAL_CTX for BOT_LOCAL_MODEL, 128000 for OpenAI itself.
+    llm_context_tokens: int | None = Field(None, ge=512, validation_alias="BOT_LLM_CONTEXT_TOKENS")
     fallback: Literal["extractive", "none"] = Field("extractive", validation_alias="BOT_FALLBACK")
 
     # With no LLM configured: look for an OpenAI-compatible server on these loopback ports.

@@ -103,16 +103,39 @@ class Quoting:
 
 @dataclass(frozen=True)
 class Passages:
-    """bot.answer.llm: what a model is shown. A small model on 2 cores reads ~70-150
-    prompt tokens a second and Vietnamese costs about a token per 2-3 characters, so
-    every passage costs the user a second or more; the best three carry the answer
-    (measured: prompts/README.md)."""
+    """bot.answer.llm: what a model is shown, by the size of its context window. A small model
+    on 2 cores reads ~70-150 prompt tokens a second and Vietnamese costs about a token per 2-3
+    characters, so every passage costs the user a second or more: with a context of `small_ctx`
+    tokens or less (the local default, 4096) the best three carry the answer (measured:
+    prompts/README.md). A model with a context of `large_ctx` or more (OpenAI, a 7B in Ollama)
+    reads up to `large_passages` sentences in ~3,000 tokens: a question whose parts sit in four
+    sentences of two articles is answerable; in between, the budget grows with the context."""
 
     max_passages: int = 3
     budget_chars: int = 600
     max_passage_chars: int = 350
+    small_ctx: int = 4096
+    large_ctx: int = 16384
+    large_passages: int = 8
+    large_budget_chars: int = 7500
+    large_passage_chars: int = 700
     # Sentences quoted under a generated answer (BOT_LLM_QUOTE).
     quoted: int = 3
+
+    def for_context(self, tokens: int | None) -> tuple[int, int, int]:
+        """(passages, characters in all, characters each) for a model with this context window."""
+        if not tokens or tokens <= self.small_ctx:
+            return self.max_passages, self.budget_chars, self.max_passage_chars
+        share = min(1.0, (tokens - self.small_ctx) / (self.large_ctx - self.small_ctx))
+
+        def grow(small: int, large: int) -> int:
+            return round(small + share * (large - small))
+
+        return (
+            grow(self.max_passages, self.large_passages),
+            grow(self.budget_chars, self.large_budget_chars),
+            grow(self.max_passage_chars, self.large_passage_chars),
+        )
 
 
 @dataclass(frozen=True)

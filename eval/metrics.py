@@ -38,6 +38,8 @@ Definitions (also printed at the end of report.md):
   question's language (the model's answer text, not the quote under it).
 - prompt_tokens_p50 / first_token_p50_s (LLM runs): the first model call of each
   question, as the server reported it.
+- evidence_shown (LLM runs): answerable items whose evidence quote (>= 80 %) lies in the
+  passages the model was first shown: what a perfect model could have answered from.
 - short_rate: answerable items answered (not refused) whose answer opens with a short
   answer (bot.short: the asked-for span of a cited sentence).
 - short_right: of those with a short answer and must-include strings, the share whose
@@ -80,6 +82,7 @@ METRICS: list[tuple[str, str, bool]] = [
     ("short_rate", "Short answer given", True),
     ("short_right", "Short answer holds a must-include term", True),
     ("generated_rate", "Generated answer shown (LLM runs)", True),
+    ("evidence_shown", "Evidence among the passages the model read (LLM runs)", True),
     ("answer_language_ok", "Generated answer in the asker's language", True),
     ("prompt_tokens_p50", "Prompt tokens p50 (LLM runs)", False),
     ("first_token_p50_s", "Time to first token p50 (s)", False),
@@ -92,6 +95,7 @@ MEAN_METRICS = [
     "source_hit@5", "evidence_recall@5", "mrr@10", "must_include", "token_f1",
     "citation_precision", "citation_recall", "citation_hit", "refusal_accuracy", "false_refusal_rate",
     "hedged_rate", "refused_or_hedged", "short_rate", "short_right", "generated_rate", "answer_language_ok",
+    "evidence_shown",
 ]
 SPLITS = ("dev", "test")  # always present in summary["by_split"]
 LANGS = ("en", "vi")  # always present in summary["by_lang"]
@@ -310,6 +314,9 @@ def score_item(item: dict, strip: Iterable[str] = ()) -> tuple[dict, list[str]]:
         # LLM runs only: was the answer shown the model's (not the extractive fallback), and in the asker's language?
         generated = item.get("answer_mode") == "llm"
         scores["generated_rate"] = 1.0 if generated else 0.0
+        shown = llm.get("shown") or []
+        if item.get("evidence") and shown:
+            scores["evidence_shown"] = 1.0 if coverage(item["evidence"], "\n".join(shown)) >= EVIDENCE_COVERAGE else 0.0
         if generated and llm.get("language_ok") is not None:
             scores["answer_language_ok"] = 1.0 if llm["language_ok"] else 0.0
     if answered and not answerable:

@@ -219,6 +219,8 @@ def _llm_record(answer) -> dict:
     return {
         "calls": trace.get("calls", []),
         "passages": trace.get("passages", []),  # what the model was shown first, best first
+        "shown": trace.get("shown", []),  # … their text
+        "advice": trace.get("advice", ""),  # the judge's finding, as the model read it
         "problems": trace.get("problems", []),
         "sentences": trace.get("sentences", []),
         "refusal": trace.get("refusal"),

@@ -29,9 +29,9 @@ SUITES = {"qa": Path("eval/qa.jsonl"), "holdout": Path("eval/holdout.jsonl"), "n
 ROWS = [
     "evidence_recall@5", "mrr@10", "must_include", "citation_precision", "short_rate", "short_right",
     "false_refusal_rate", "hedged_rate", "refused_or_hedged", "refusal_accuracy",
-    "generated_rate", "answer_language_ok", "latency_p50_s", "latency_p95_s",
+    "generated_rate", "answer_language_ok", "evidence_shown", "latency_p50_s", "latency_p95_s",
 ]
-LLM_ONLY = {"generated_rate", "answer_language_ok"}
+LLM_ONLY = {"generated_rate", "answer_language_ok", "evidence_shown"}
 
 
 def load(folder: Path) -> dict[str, dict]:

@@ -39,6 +39,7 @@ class FakeOpenAI:
         self.delay = 0.0
         self.retry_after = "1"
         self.requests: list[dict] = []
+        self.model_fields: dict = {}  # more fields of /v1/models' one model (e.g. "max_model_len")
         self._script: list[str | int] = ["ok"]
         self._lock = threading.Lock()
         self._stopped = threading.Event()
@@ -182,7 +183,8 @@ class _Handler(BaseHTTPRequestHandler):
             }
         )
         if self.path.rstrip("/").endswith("/models"):
-            self._send_json(200, {"object": "list", "data": [{"id": "fake-model", "object": "model"}]})
+            model = {"id": "fake-model", "object": "model", **fake.model_fields}
+            self._send_json(200, {"object": "list", "data": [model]})
         else:
             self._send_json(404, {"error": {"message": "not found"}})
 

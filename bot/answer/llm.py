@@ -76,6 +76,35 @@ _DELIMITER = re.compile(r"<\s*/?\s*passages\s*>", re.IGNORECASE)
 _STRAIGHT_QUOTE_PAIR = re.compile(r'"([^"]*)"')
 
 
+@dataclass(frozen=True)
+class Advice:
+    """The evidence judge's finding, for the model to weigh (prompts/advice.toml): the sentence
+    holding the asked-for value (`holder`, with the value's words), or the kinds of value it found
+    none of (`missing`), or only that it is unsure the passages answer."""
+
+    holder: tuple[str, int] | None = None  # (source, start) of the sentence
+    value: str = ""
+    kinds: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    unsure: bool = False
+
+    def line(self, passages: Sequence[Evidence]) -> str:
+        table = prompt_table("advice")
+        names = table.get("kinds", {})
+
+        def called(kinds: Sequence[str]) -> str:
+            return " or ".join(dict.fromkeys(names.get(k, k) for k in kinds)) or "answer"
+
+        if self.holder is not None:
+            n = next((i for i, p in enumerate(passages, start=1) if (p.source, p.start) == self.holder), None)
+            if n is None:
+                return ""
+            return table["holder"].format(kinds=called(self.kinds), n=n, value=self.value)
+        if self.missing:
+            return table["missing"].format(kinds=called(self.missing))
+        return table["unsure"] if self.unsure else ""
+
+
 class LLMError(RuntimeError):
     """A model call failed; str() is one line for people, without secrets."""
 
@@ -149,27 +178,35 @@ def _kind_of(exc: BaseException, name: str) -> bool:
     return any(cls.__name__ == name and cls.__module__.startswith("httpx") for cls in type(exc).__mro__)
 
 
-def select_passages(ranked: Sequence[Evidence]) -> tuple[list[Evidence], list[Evidence]]:
-    """(passages, withheld): the best few distinct sentences, best first, within a length budget.
+def select_passages(
+    ranked: Sequence[Evidence],
+    first: tuple[str, int] | None = None,
+    budget: tuple[int, int, int] = (MAX_PASSAGES, PASSAGES_BUDGET_CHARS, MAX_PASSAGE_CHARS),
+) -> tuple[list[Evidence], list[Evidence]]:
+    """(passages, withheld): the best few distinct sentences, best first, within a length budget;
+    `first` (the judge's value-holding sentence) among them whatever its rank.
 
     Sentences that address a model (planted instructions, fake role labels or
     source lists) are withheld: what the model does not read, it cannot obey.
     """
+    most, total, each = budget
     chosen: list[Evidence] = []
     withheld: list[Evidence] = []
     used = 0
+    if first is not None:
+        ranked = sorted(ranked, key=lambda e: (e.source, e.start) != first)
     for e in ranked:
         if any(e.text == c.text for c in chosen):
             continue
         if guard.instruction_like(e.text):
             withheld.append(e)
             continue
-        size = min(len(e.text), MAX_PASSAGE_CHARS)
-        if chosen and used + size > PASSAGES_BUDGET_CHARS:
+        size = min(len(e.text), each)
+        if chosen and used + size > total:
             continue  # a shorter sentence further down may still fit
         chosen.append(e)
         used += size
-        if len(chosen) == MAX_PASSAGES:
+        if len(chosen) == most:
             break
     return chosen, withheld
 
@@ -297,6 +334,7 @@ class LLMAnswerer:
             self._hint = "check OPENAI_API_KEY and OPENAI_MODEL"
         self.base_url = base_url
         self.model = model
+        self._key = key
         self.first_token_s = first_token or DEFAULT_FIRST_TOKEN_S
         self.total_s = settings.llm_total_s
         # Asked for until the server rejects it; then plain text (said once in the log).
@@ -305,6 +343,10 @@ class LLMAnswerer:
         # max_tokens); llama.cpp servers may ignore it, so they get both.
         self._send_max_tokens = base_url != OPENAI_URL
         self._max_tokens = min(settings.max_tokens, ANSWER_MAX_TOKENS)
+        self.context_tokens = settings.llm_context_tokens or (
+            settings.local_ctx if settings.local_model else 128_000 if base_url == OPENAI_URL else None
+        )
+        self._budget: tuple[int, int, int] | None = None
         self._chat = self._make_chat(key or NO_KEY, self._max_tokens)
         self._condenser = self._make_chat(key or NO_KEY, min(CONDENSE_MAX_TOKENS, settings.max_tokens))
 
@@ -329,6 +371,16 @@ class LLMAnswerer:
             extra_body=self._extra_body(max_tokens),
         )
 
+    @property
+    def budget(self) -> tuple[int, int, int]:
+        """(passages, characters in all, characters each) for this model's context window, read
+        from the server once when no setting gives it (bot/tuning.py Passages)."""
+        if self._budget is None:
+            if self.context_tokens is None:
+                self.context_tokens = served_context(self.base_url, self._key)
+            self._budget = TUNING.passages.for_context(self.context_tokens)
+        return self._budget
+
     def _extra_body(self, max_tokens: int) -> dict | None:
         return {"max_tokens": max_tokens} if self._send_max_tokens else None
 
@@ -350,7 +402,16 @@ class LLMAnswerer:
         text = _STRAIGHT_QUOTE_PAIR.sub(r"“\1”", text).replace('"', "”")
         return text if len(text) <= limit else text[: limit - 1] + "…"
 
-    def messages(self, question: str, passages: Sequence[Evidence], lang: str, *, structured: bool, insist: bool = False):
+    def messages(
+        self,
+        question: str,
+        passages: Sequence[Evidence],
+        lang: str,
+        *,
+        structured: bool,
+        insist: bool = False,
+        advice: Advice | None = None,
+    ):
         """System rules; one worked example as an earlier turn; then the question, the numbered passages,
         the question again and the answer language, last.
 
@@ -364,11 +425,13 @@ class LLMAnswerer:
         values = self._prompt_values(lang)
         template = load_prompt("answer" if structured else "answer_plain")
 
-        def turn(q: str, texts: Sequence[str]) -> str:
-            numbered = "\n".join(f"{i}. {self._quote(t, MAX_PASSAGE_CHARS)}" for i, t in enumerate(texts, start=1))
-            return template.format(passages=numbered, question=self._quote(q, 500), **values)
+        def turn(q: str, texts: Sequence[str], advice: str = "") -> str:
+            numbered = "\n".join(f"{i}. {self._quote(t, self.budget[2])}" for i, t in enumerate(texts, start=1))
+            # The judge's finding under the passages; the answer language stays named last.
+            note = f"\n\n{advice}" if advice else ""
+            return template.format(passages=numbered, advice=note, question=self._quote(q, 500), **values)
 
-        user = turn(question, [p.text for p in passages])
+        user = turn(question, [p.text for p in passages], advice.line(passages) if advice is not None else "")
         if insist:
             user += "\n" + message("insist_language", "en", language=values["language"])
         out = [SystemMessage(load_prompt("system").format(**values))]
@@ -390,7 +453,7 @@ class LLMAnswerer:
         example = prompt_table("example").get(lang) or prompt_table("example")["en"]
         return [
             load_prompt("system").format(**values),
-            *(load_prompt(name).format(passages="", question="", **values) for name in ("answer", "answer_plain")),
+            *(load_prompt(name).format(passages="", advice="", question="", **values) for name in ("answer", "answer_plain")),
             example["plain"],
         ]
 
@@ -509,6 +572,7 @@ class LLMAnswerer:
         history: History | None = None,
         *,
         typed: str | None = None,
+        advice: Advice | None = None,
     ) -> Events:
         """Yield status and the answer's text as it arrives; return the final Answer (citations resolved).
 
@@ -519,16 +583,21 @@ class LLMAnswerer:
         `history` is not sent: the question is already standalone (see
         `condense`), and past answers would only cost prompt time.
         """
-        passages, withheld = select_passages(ranked)
+        passages, withheld = select_passages(ranked, advice.holder if advice else None, self.budget)
         if withheld:
             log.warning(
                 "kept from the model, reads like instructions: %s", ", ".join(f"{e.source}:{e.start}" for e in withheld)
             )
         if not passages:
             raise LLMError(f"{self._where}: no evidence fit to show the model")
-        trace: dict = {"passages": [f"{p.source}:{p.start}-{p.end}" for p in passages], "calls": []}
+        trace: dict = {
+            "passages": [f"{p.source}:{p.start}-{p.end}" for p in passages],
+            "shown": [p.text for p in passages],  # for the eval's evidence_shown: was the answer in view?
+            "calls": [],
+        }
         yield Status(message("waiting_model", lang, model=self.label))
-        gen = yield from self._generate(question, passages, lang, trace, show=True)
+        gen = yield from self._generate(question, passages, lang, trace, show=True, advice=advice)
+        trace["advice"] = advice.line(passages) if advice is not None else ""
         reply = gen.reply
 
         typed = typed or question
@@ -582,11 +651,21 @@ class LLMAnswerer:
         return answer
 
     def _generate(
-        self, question: str, passages: Sequence[Evidence], lang: str, trace: dict, *, show: bool, insist: bool = False
+        self,
+        question: str,
+        passages: Sequence[Evidence],
+        lang: str,
+        trace: dict,
+        *,
+        show: bool,
+        insist: bool = False,
+        advice: Advice | None = None,
     ) -> Generator[str, None, Generation]:
         # The plain-text prompt too: the server may turn out not to take the schema.
-        plain = self.messages(question, passages, lang, structured=False, insist=insist)
-        messages = self.messages(question, passages, lang, structured=True, insist=insist) if self.structured else plain
+        plain = self.messages(question, passages, lang, structured=False, insist=insist, advice=advice)
+        messages = (
+            self.messages(question, passages, lang, structured=True, insist=insist, advice=advice) if self.structured else plain
+        )
         gen = yield from self._call(messages, plain, len(passages), show=show)
         if not gen.raw.strip():
             raise self._logged(LLMError(f"{self._where}: the model returned an empty answer; {self._hint}"))
@@ -816,6 +895,28 @@ class LLMAnswerer:
         else:
             text = f"{where}: {type(exc).__name__}: {redact.one_line(exc, 100)}"
         return LLMError(redact.one_line(text, 300))
+
+
+def served_context(base_url: str, key: str | None, timeout: float = 2.0) -> int | None:
+    """The context window an OpenAI-compatible server reports for its models (vLLM's
+    `max_model_len`, llama.cpp's `meta.n_ctx_train`, others' `context_length`), or None."""
+    import httpx
+
+    try:
+        reply = httpx.get(
+            base_url.rstrip("/") + "/models", timeout=timeout, headers={"Authorization": f"Bearer {key or NO_KEY}"}
+        )
+        data = reply.json().get("data") or []
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return None
+    for model in data if isinstance(data, list) else []:
+        if not isinstance(model, dict):
+            continue
+        meta = model.get("meta") if isinstance(model.get("meta"), dict) else {}
+        for value in (model.get("max_model_len"), model.get("context_length"), meta.get("n_ctx"), meta.get("n_ctx_train")):
+            if isinstance(value, int) and value > 0:
+                return value
+    return None
 
 
 def yield_none(gen: Generator) -> object:
