@@ -171,7 +171,7 @@ def expectation(question: str) -> Expectation:
         if not _asks_plain_count(text, folded):
             kinds.discard("quantity")
     if "time" in kinds:
-        kinds.discard("duration")  # "lúc mấy giờ": a time of day, not a duration
+        kinds -= {"duration", "quantity"}  # "lúc mấy giờ": a time of day, not a duration or a count
     if "minute" in kinds:
         kinds -= {"duration", "quantity"}
     if "score" in kinds:
@@ -324,6 +324,11 @@ _PLAIN_STOPS = frozenset(
 _NOUN_STOP_EN_VERB = re.compile(r"^\w+ed$")  # "how many people died": a past tense ends the noun
 
 
+@cache
+def _english_verbs() -> frozenset[str]:
+    return frozenset(read_table("question_words.tsv").get("en_verbs", []))
+
+
 def _counted(text: str, folded: str) -> tuple[str, ...]:
     """The counted noun of "how many new Covid-19 cases did…" (new, covid-19, cases) or of
     "bao nhiêu phòng", "mấy lựa chọn màu" (folded syllables); () when none is said.
@@ -337,7 +342,7 @@ def _counted(text: str, folded: str) -> tuple[str, ...]:
             if word in {"and", "or"} and out:
                 out.append(word)  # "economic and social infrastructure works": one noun, its head last
                 continue
-            if _NOUN_STOP_EN.match(word) or (out and _NOUN_STOP_EN_VERB.match(word)):
+            if _NOUN_STOP_EN.match(word) or (out and (_NOUN_STOP_EN_VERB.match(word) or word in _english_verbs())):
                 break
             out.append(word)
         while out and out[-1] in {"and", "or"}:

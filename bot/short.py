@@ -96,6 +96,7 @@ def _terms(exp: Expectation, glossed: tuple = ()) -> dict[str, float]:
 # names say which sentence (bot.answer.extractive checks it holds them all), the other words
 # which of its values ("… 87 dấu chân đã được tìm thấy" for "how many footprints were found").
 ANCHOR, CONTENT = 1.0, 1.5
+UNIT_TIE = 0.1  # the tie of a value in the very unit or noun asked, with no other question word near it
 
 
 def tied(sentence: str, start: int, end: int, terms: dict[str, float], others: tuple[tuple[int, int], ...] = ()) -> bool:
@@ -189,7 +190,12 @@ def choose(exp: Expectation, sentence: str, kind: str, terms: dict[str, float]) 
         fitting = [(min(f, 0) if not _cued(sentence, m, exp.cues) else f, m) for f, m in fitting]
     spans = tuple((m.start, m.end) for _, m in fitting)
     scored = [(f, context(sentence, m.start, m.end, terms, spans), m) for f, m in fitting]
-    scored = [(f, c if tied(sentence, m.start, m.end, terms, spans) else 0.0, m) for f, c, m in scored]
+    # A value of the very unit or thing asked ("554 tình nguyện viên" for "how many volunteers")
+    # is tied to the question by its own words, when none of the question's other words is near.
+    scored = [
+        (f, c if tied(sentence, m.start, m.end, terms, spans) else UNIT_TIE if f == 2 and not c else 0.0, m)
+        for f, c, m in scored
+    ]
     if not scored:
         return None
     scored.sort(key=lambda x: (-x[0], -x[1], x[2].start))
