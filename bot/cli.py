@@ -174,7 +174,13 @@ def chat() -> None:
 @click.option("--mode", type=click.Choice(["extractive", "llm"]), default="extractive")
 @click.option("--retriever", type=click.Choice(RETRIEVERS), default=None)
 @click.option("--k", type=int, default=5)
-@click.option("--check-floors", is_flag=True, help="Exit 1 when retrieval falls below eval/floors.json.")
+@click.option("--check-floors", is_flag=True, help="Exit 1 when a metric falls below the dataset's floors (eval/floors*.json).")
+@click.option(
+    "--floors",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The floors file (default: eval/floors-<dataset>.json beside the dataset, else eval/floors.json).",
+)
 @click.option(
     "--articles",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -183,14 +189,22 @@ def chat() -> None:
     "the dataset beside it (eval/news/ for eval/news.jsonl) if there is one, else the configured index.",
 )
 def eval_cmd(
-    dataset: Path, out: Path | None, mode: str, retriever: str | None, k: int, check_floors: bool, articles: Path | None
+    dataset: Path,
+    out: Path | None,
+    mode: str,
+    retriever: str | None,
+    k: int,
+    check_floors: bool,
+    floors: Path | None,
+    articles: Path | None,
 ) -> None:
     """Score the bot on a Q&A dataset; writes results.json and report.md."""
-    from eval.runner import run_eval
+    from eval.runner import floors_for, run_eval
 
     sys.exit(
         run_eval(
-            dataset=dataset, out=out, mode=mode, retriever=retriever, k=k, check_floors=check_floors, articles=articles
+            dataset=dataset, out=out, mode=mode, retriever=retriever, k=k, check_floors=check_floors, articles=articles,
+            floors=floors or floors_for(dataset),
         )
     )
 

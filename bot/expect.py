@@ -73,7 +73,7 @@ _VI = {
     ),
     "percent": re.compile(r"\bbao nhieu (phan tram|%)|\b(ty le|ti le)\b.*\bbao nhieu\b|\bphan tram\b"),
     "age": re.compile(r"\b(bao nhieu|may) tuoi\b"),
-    "time": re.compile(r"\b(luc|vao|vao luc) (may|bao nhieu) gio\b|\bmay gio (sang|chieu|toi|dem)\b"),
+    "time": re.compile(r"\b(luc|vao|vao luc|tu|den|toi|truoc|sau) (may|bao nhieu) gio\b|\bmay gio (sang|chieu|toi|dem)\b"),
     "minute": re.compile(r"\bphut (thu )?(may|bao nhieu|nao)\b"),
     "score": re.compile(r"\b(ty|ti) so\b"),  # "thắng" (won) folds like "tháng" (month): only "tỷ số"
 }
@@ -157,7 +157,7 @@ def expectation(question: str) -> Expectation:
         kinds.add("quantity")
     if asks_for_human(question):
         kinds.add("person")  # "Which spokesman…", by the one list of nouns for a person (question_words.tsv)
-    dims, cues = _dimensions(text, folded)
+    dims, cues = _dimensions(text, folded) if not _asks_other_than_amount(kinds, text, folded) else (set(), [])
     noun_asked = _counted(text, folded) if _asks_plain_count(text, folded) else ()
     if noun_asked and not _names_dimension(noun_asked):
         # "How many infrastructure works has the district invested in?": a count of works; the
@@ -174,6 +174,8 @@ def expectation(question: str) -> Expectation:
         kinds -= {"duration", "quantity"}  # "lúc mấy giờ": a time of day, not a duration or a count
     if "minute" in kinds:
         kinds -= {"duration", "quantity"}
+    if "date" in kinds and _WHEN_CLAUSE.search(text):
+        kinds.discard("date")  # "When father and son met in 1968, which regiment…?": "when" opens a clause
     if "score" in kinds:
         kinds.discard("quantity")  # "tỷ số bao nhiêu": a score, not a count
     if _LONG_COPULA.search(text):
@@ -191,6 +193,17 @@ def expectation(question: str) -> Expectation:
     return Expectation(
         frozenset(kinds), units, time_units, year_only, frozenset(fold(t) for t in words(question)), question,
         frozenset(dims), noun, _in_vietnamese(noun) if noun and not _is_vietnamese(text) else (), tuple(cues),
+    )
+
+
+_WHEN_CLAUSE = re.compile(r"^when\b[^?]*,\s*(which|what|who|whom|where|how)\b")
+_AMOUNT_ASKED = re.compile(r"\bhow (much|many|\w+)\b|\bbao nhieu\b|\bmay\b|\bwhat (is|was|are|were) the\b|\bla gi\b")
+
+
+def _asks_other_than_amount(kinds: set[str], text: str, folded: str) -> bool:
+    """"On what date had the price cut taken place?": a date is asked; "price" says what about."""
+    return bool(kinds & {"date", "time", "person", "place", "minute"}) and not (
+        _AMOUNT_ASKED.search(text) or _AMOUNT_ASKED.search(folded)
     )
 
 

@@ -24,7 +24,7 @@ from bot.text import fold, normalize, vietnamese_syllable
 
 # -- tokens -----------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"\w+(?:[.,/\-:'’+]\w+)*%?|[%$€£°]")
+_TOKEN = re.compile(r"\w+(?:(?:[./\-:'’+]|(?<=\d),(?=\d))\w+)*%?|[%$€£°]")  # "1,5" one token, "năm,gấp" two
 _NUMBER = re.compile(r"^\d+(?:[.,]\d+)*$")
 _RANGE = re.compile(r"^\d+(?:[.,]\d+)*[-–]\d+(?:[.,]\d+)*$")
 _NUM_UNIT = re.compile(r"^(\d+(?:[.,]\d+)*)-?([^\W\d_][^\W\d_/]*(?:/[^\W\d_]+)?)$")  # "3.885mAh", "90Hz", "8,1-inch"
@@ -56,7 +56,7 @@ class Token:
 
 
 # "đồng.HuyệnCần": a sentence glued to the next (a missing space after its full stop).
-_GLUED = re.compile(r"(?<=[^\W\d_])\.(?=[A-ZĐÀ-Ỹ])")
+_GLUED = re.compile(r"(?<=[a-zđà-ỹ]{2})\.(?=[A-ZĐÀ-Ỹ][a-zđà-ỹ])")  # not "TP.HCM", "S.Truman"
 
 
 def tokens(sentence: str) -> list[Token]:
@@ -465,12 +465,16 @@ def _names(text: str, toks: list[Token], taken: set[int]) -> list[Mention]:
             i = j + 1  # the noun alone ("Bộ …" is not followed by a name)
             continue
         if j == i and not org and vietnamese_syllable(toks[i].text) and not _latin(toks[i].text) and (
-            i + 1 < n and not toks[i + 1].capital and not _titled(toks, i)
+            i + 1 < n and not toks[i + 1].capital and toks[i + 1].low not in table.get("not_counted", ())
+            and text[toks[i].end : toks[i + 1].start] == " "
         ):
-            i += 1  # "Căn cước công dân", "Quốc phòng": a capitalised word of a common noun, no name
+            # "Căn cước công dân", "Quốc phòng": a capitalised first syllable of a common noun, no name
+            # ("anh Tuấn cho biết": a given name is followed by a word of grammar).
+            i += 1
             continue
         start = i
-        opens = i == 0 or text[toks[i - 1].end : toks[i].start].strip() in {".", "!", "?", ":", '"', "“", "…"}
+        gap = text[toks[i - 1].end : toks[i].start].strip() if i else ""
+        opens = i == 0 or (gap[-1:] in {".", "!", "?", ":", '"', "“", "…"})
         words = [t.folded for t in toks[i : j + 1]]
         if opens and not org and " ".join(words) not in _places():
             single = j == i
@@ -533,6 +537,8 @@ def _name_kind(toks: list[Token], i: int, j: int, titled: bool = False) -> str:
         return "placename"  # a known place, named in passing ("Bộ trưởng Quốc phòng Mỹ")
     if _phrase_before(toks, i, table.get("person_before", frozenset())):
         return "person"
+    if toks[i].low in table.get("surnames", ()) and 2 <= len(words) <= 4 and not _latin(toks[i].text):
+        return "person"  # "Bộ Công an Nguyễn Duy Ngọc": a Vietnamese full name, whatever is before it
     if _phrase_before(toks, i, table.get("org_before", frozenset())):
         return "org"
     if toks[i].low in table.get("surnames", ()) and 2 <= len(words) <= 4 and not _latin(toks[i].text):

@@ -289,6 +289,12 @@ def settings_summary(settings: Settings) -> dict:
 # -- floors and the previous run ---------------------------------------------------
 
 
+def floors_for(dataset: Path) -> Path:
+    """A dataset's floors: eval/floors-news.json for eval/news.jsonl, eval/floors.json for the rest."""
+    own = Path(dataset).with_name(f"floors-{Path(dataset).stem}.json")
+    return own if own.is_file() else FLOORS
+
+
 def load_floors(path: Path = FLOORS) -> dict:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
