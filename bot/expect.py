@@ -124,9 +124,10 @@ class Expectation:
     # one's Vietnamese spellings (folded syllables, bot.glossary): a count must be of it.
     noun: tuple[str, ...] = ()
     noun_vi: tuple[tuple[str, ...], ...] = ()
-    # The question's words that said what an amount measures, as folded Vietnamese phrases
-    # ("fined" -> phạt, tiền phạt…; "giá"): a fine is not a house's price. Generic ones ("tiền",
-    # "how much") are left out (bot/data/dimensions.tsv marks them).
+    # The question's words that said what an amount measures, as Vietnamese phrases written with
+    # their diacritics ("fined" -> phạt, tiền phạt…; "giá"), folded only when typed without them:
+    # a fine is not a house's price. Generic ones ("tiền", "how much") are left out
+    # (bot/data/dimensions.tsv marks them).
     cues: tuple[tuple[str, ...], ...] = ()
 
     @property
@@ -292,9 +293,9 @@ def _cue_spellings(lang: str, phrase: tuple[str, ...]) -> list[tuple[str, ...]]:
     from bot.text import lexical_tokens
 
     if lang != "en":
-        return [tuple(fold(w) for w in phrase)]
+        return [tuple(w.lower() for w in phrase)]  # as typed: with diacritics where it has them
     words = tuple(lexical_tokens(" ".join(w for w in phrase if w != "how")))
-    return [p for word in vietnamese_phrases(words) for p in word]
+    return [p for word in vietnamese_phrases(words, folded=False) for p in word]
 
 
 # A unit the question names: right before or after the amount asked ("km bao nhiêu", "bao nhiêu

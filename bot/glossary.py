@@ -22,43 +22,48 @@ from functools import cache
 
 from bot.lexicon import STOPWORDS
 from bot.tables import read_table
-from bot.text import lexical_tokens
+from bot.text import lexical_tokens, words
 
 Table = dict[tuple[str, ...], tuple[tuple[str, ...], ...]]
 
 
-def _glossary() -> Table:
-    """English words (folded tokens) -> their Vietnamese phrases (folded syllables), from the tables
-    the settings switch on."""
+def _glossary(folded: bool = True) -> Table:
+    """English words (folded tokens) -> their Vietnamese phrases (folded syllables, or as written),
+    from the tables the settings switch on."""
     from bot.settings import get_settings
 
     settings = get_settings()
-    return _tables((("glossary.tsv",) if settings.glossary else ()) + (("en_vi.tsv",) if settings.lexicon else ()))
+    names = (("glossary.tsv",) if settings.glossary else ()) + (("en_vi.tsv",) if settings.lexicon else ())
+    return _tables(names, folded)
 
 
 @cache
-def _tables(names: tuple[str, ...]) -> Table:
-    """The tables merged, the first named winning where two have a word."""
+def _tables(names: tuple[str, ...], folded: bool = True) -> Table:
+    """The tables merged, the first named winning where two have a word; the Vietnamese folded
+    (BM25's syllables), or as written, lower case with their diacritics ("phạt" a fine is not
+    "phát" of "phát triển": what ties a value to an English question's word)."""
     out: Table = {}
     for english, spellings in (item for name in reversed(names) for item in read_table(name).items()):
         key = tuple(lexical_tokens(english))
         if all(t in STOPWORDS for t in key):
             continue  # "said", "told": in nearly every sentence, they would only add noise
-        phrases = tuple(dict.fromkeys(tuple(lexical_tokens(s)) for s in spellings))  # folded by lexical_tokens
+        read = lexical_tokens if folded else words
+        phrases = tuple(dict.fromkeys(tuple(read(s)) for s in spellings))
         if key and phrases:
             out[key] = tuple(p for p in phrases if p)
     return out
 
 
-def vietnamese_phrases(tokens: tuple[str, ...]) -> tuple[tuple[tuple[str, ...], ...], ...]:
+def vietnamese_phrases(tokens: tuple[str, ...], folded: bool = True) -> tuple[tuple[tuple[str, ...], ...], ...]:
     """For each English word or phrase of the question found in the glossary, its Vietnamese
     phrases (the alternatives for one word stay together: "meeting" is "cuộc gặp" or "cuộc
     họp", and a sentence holding both holds one word of the question, not two).
 
     "security guarantees" is looked up whole before "security" and
-    "guarantees" alone: a phrase's translation is not its words' one.
+    "guarantees" alone: a phrase's translation is not its words' one. `folded`: the Vietnamese
+    folded (for BM25), or as written (to tell "phạt" from "phát").
     """
-    table = _glossary()
+    table = _glossary(folded)
     longest = max(map(len, table), default=1)
     found: list[tuple[tuple[str, ...], ...]] = []
     i = 0

@@ -23,8 +23,8 @@ from bot.expect import Expectation, expectation, fit
 from bot.lexicon import STOPWORDS
 from bot.names import Name, _given, _modifier, _named_by, asked_jobs, asked_roles, asks_for_human
 from bot.tables import read_table
-from bot.text import fold, lexical_tokens, normalize
-from bot.values import Mention, mentions, units
+from bot.text import fold, lexical_tokens, normalize, words
+from bot.values import Mention, mentions, names_table, units
 
 # The kinds a short answer is given for, in the order they are listed.
 KINDS = ("person", "place", "date", "time", "minute", "duration", "quantity", "money", "percent", "measure", "age", "score")
@@ -65,31 +65,57 @@ def _clauses(sentence: str) -> list[tuple[int, int]]:
     return [(bounds[i], bounds[i + 1]) for i in range(0, len(bounds) - 1, 2)]
 
 
-def _terms(exp: Expectation, glossed: tuple = ()) -> dict[str, float]:
-    """The question's words a clause may share with it, weighted: names and numbers 2, other words 1.
-    An English question's words count through their Vietnamese syllables (bot.glossary)."""
-    if not glossed and fold(exp.question) == exp.question.lower():
-        from bot.glossary import vietnamese_phrases
+@dataclass(frozen=True)
+class Terms:
+    """The question's words a clause may share with it, with their weights (`ANCHOR`, `CONTENT`):
+    `exact` compared as written, lower case with diacritics ("phạt", a fine, is not "phát" of
+    "phát triển"), `folded` compared folded (names, and every word of a question typed without
+    diacritics, which cannot tell them apart)."""
 
-        glossed = vietnamese_phrases(tuple(lexical_tokens(exp.question)))
-    out: dict[str, float] = {}
-    for t in lexical_tokens(exp.question):
-        if t not in STOPWORDS and len(t) > 1:
-            out[t] = CONTENT
+    exact: dict[str, float]
+    folded: dict[str, float]
+
+    def items(self):
+        return [*self.exact.items(), *self.folded.items()]
+
+    def only(self, weight: float) -> Terms:
+        return Terms({t: w for t, w in self.exact.items() if w == weight}, {t: w for t, w in self.folded.items() if w == weight})
+
+
+def _terms(exp: Expectation, glossed: tuple = ()) -> Terms:
+    """The question's words a clause may share with it, weighted: names and numbers `ANCHOR`, other
+    words `CONTENT`. An English question's words count through their Vietnamese words as written
+    (bot.glossary); a Vietnamese question's through its own, with diacritics where it was typed so."""
     from bot.anchors import exonyms
+    from bot.glossary import vietnamese_phrases
 
-    for a in anchors(exp.question):
+    exact: dict[str, float] = {}
+    folded: dict[str, float] = {}
+    question = exp.question
+    plain = fold(question) == question.lower()  # English, or Vietnamese typed without diacritics
+    english = plain and not _vietnamese(question)
+    for t in (lexical_tokens(question) if plain else words(question)):
+        if fold(t) not in STOPWORDS and len(t) > 1:
+            (folded if plain else exact)[t] = CONTENT
+    if english:
+        for word in vietnamese_phrases(tuple(lexical_tokens(question)), folded=False):
+            for phrase in word:
+                for syllable in phrase:
+                    if fold(syllable) not in STOPWORDS:
+                        exact.setdefault(syllable, CONTENT)
+    for a in anchors(question):
         for t in a:
-            out[t] = ANCHOR
+            folded[t] = ANCHOR
         for spelling in exonyms().get(" ".join(a), []):  # "Russia" is "Nga" in the articles
             for t in spelling.split():
-                out[t] = ANCHOR
-    for word in glossed:
-        for phrase in word:
-            for s in phrase:
-                if s not in STOPWORDS:
-                    out.setdefault(s, CONTENT)
-    return out
+                folded[t] = ANCHOR
+    return Terms(exact, folded)
+
+
+def _vietnamese(question: str) -> bool:
+    from bot.lang import detect_language
+
+    return detect_language(question) == "vi"
 
 
 # The weights of a question's names and numbers, and of its other words, near a value: the
@@ -99,21 +125,28 @@ ANCHOR, CONTENT = 1.0, 1.5
 UNIT_TIE = 0.1  # the tie of a value in the very unit or noun asked, with no other question word near it
 
 
-def tied(sentence: str, start: int, end: int, terms: dict[str, float], others: tuple[tuple[int, int], ...] = ()) -> bool:
+def tied(sentence: str, start: int, end: int, terms: Terms, others: tuple[tuple[int, int], ...] = ()) -> bool:
     """Is the value at sentence[start:end] about what the question asks? Where the sentence holds
     any of the question's words besides its names, one must be near the value ("… 70% so với năm
     2019" is not the year of the asked event); otherwise one of its names must be."""
-    content = {t: w for t, w in terms.items() if w == CONTENT}
+    content = terms.only(CONTENT)
     if context(sentence, 0, 0, content, ((start, end), *others), whole=True):
         return context(sentence, start, end, content, others) > 0
     return context(sentence, start, end, terms, others) > 0
+
+
+def _matches(token: str, terms: Terms) -> list[tuple[str, float]]:
+    """The question's terms this one token of a sentence holds, as (key, weight)."""
+    out = [(f"={t}", terms.exact[t]) for t in words(token) if t in terms.exact]
+    out += [(f"~{t}", terms.folded[t]) for t in lexical_tokens(token) if t in terms.folded]
+    return out
 
 
 def context(
     sentence: str,
     start: int,
     end: int,
-    terms: dict[str, float],
+    terms: Terms,
     others: tuple[tuple[int, int], ...] = (),
     whole: bool = False,
 ) -> float:
@@ -132,10 +165,10 @@ def context(
             if any(s <= at < e for s, e in skip):
                 continue
             distance = 0 if whole else len(sentence[min(at, start) : max(at, end)].split()) - 1
-            for t in lexical_tokens(m.group(0)):
-                if t in terms and t not in seen:
-                    seen.add(t)
-                    total += terms[t] / (1 + distance / 4)
+            for key, w in _matches(m.group(0), terms):
+                if key not in seen:
+                    seen.add(key)
+                    total += w / (1 + distance / 4)
         return total
 
     for k, (a, b) in enumerate(clauses):
@@ -169,8 +202,10 @@ def _cued(sentence: str, m: Mention, cues: tuple[tuple[str, ...], ...]) -> bool:
     clauses = _clauses(sentence)
     k = next((i for i, (a, b) in enumerate(clauses) if a <= m.start < b), 0)
     a, b = clauses[max(0, k - 1)][0], clauses[min(len(clauses) - 1, k + 1)][1]
-    near = f" {' '.join(lexical_tokens(sentence[a:b]))} "
-    return any(f" {' '.join(c)} " in near for c in cues)
+    written = f" {' '.join(words(sentence[a:b]))} "
+    folded = f" {' '.join(lexical_tokens(sentence[a:b]))} "
+    # A cue with diacritics is compared as written ("phạt" is not "phát"); one without, folded.
+    return any(f" {' '.join(c)} " in (folded if fold(" ".join(c)) == " ".join(c) else written) for c in cues)
 
 
 def _coordinated(sentence: str, a: Mention, b: Mention) -> bool:
@@ -179,7 +214,7 @@ def _coordinated(sentence: str, a: Mention, b: Mention) -> bool:
     return between in {"và", ",", "hoặc", "-", "–", "và hơn"} and a.kind == b.kind
 
 
-def choose(exp: Expectation, sentence: str, kind: str, terms: dict[str, float]) -> Choice | None:
+def choose(exp: Expectation, sentence: str, kind: str, terms: Terms) -> Choice | None:
     """The value of `kind` in this sentence that answers, and whether it is the clear one."""
     if kind == "person":
         return _person(exp, sentence, terms)
@@ -222,7 +257,7 @@ def choose(exp: Expectation, sentence: str, kind: str, terms: dict[str, float]) 
     return Choice(kind, tuple(sorted(group, key=lambda m: m.start)), best_fit, best_ctx, clear and best_fit >= 1 and best_ctx > 0)
 
 
-def _person(exp: Expectation, sentence: str, terms: dict[str, float]) -> Choice | None:
+def _person(exp: Expectation, sentence: str, terms: Terms) -> Choice | None:
     """Who: the people (or, unless a person is asked, organisations) the sentence names as actors,
     that the question does not name; sure when one is tied to the question's words more than the rest.
 
@@ -234,9 +269,12 @@ def _person(exp: Expectation, sentence: str, terms: dict[str, float]) -> Choice 
     human = asks_for_human(exp.question)
     roles = asked_roles(exp.question)
     found: list[Mention] = []
+    acronyms = names_table().get("common_acronyms", frozenset())
     for m in mentions(text):
         if m.kind not in {"person", "name", "org"} or (m.kind == "org" and human):
             continue
+        if any(c.isdigit() for c in m.text) or m.text.lower() in acronyms:
+            continue  # "Covid-19", "Mi 11": a disease or a product; "BTC", "CLB": common nouns
         tokens = tuple(fold(t) for t in m.text.split())
         if all(t in question_tokens for t in tokens) or any(" ".join(p) in " ".join(tokens) for p in phrases):
             continue  # the question's own names
