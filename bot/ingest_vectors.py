@@ -242,7 +242,7 @@ class IngestVectors:
         self._ids: dict[int, list[str]] = {}
         self.embeddings = embeddings
         self.records = records
-        self.store = open_store(settings.index_dir, embedder_name(settings), create=True)
+        self.store = open_store(settings.store_dir, embedder_name(settings), create=True)
         # Topic vectors are ~40% of a cold ingest's encoding (bench/compare.py measures it with
         # and without); off (BOT_INGEST_TOPICS=0), the question-time fallback encodes each
         # passage on first sight.

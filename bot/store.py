@@ -47,7 +47,7 @@ def require_index(settings: Settings) -> None:
     """
     if settings.chroma_host or settings.chroma_dir.is_dir():
         return
-    where = settings.chroma_dir.absolute()
+    where = settings.index_dir.absolute()
     existing = next((p for p in where.parents if p.exists()), None)
     if existing is not None and not os.access(existing, os.W_OK):
         raise IndexUnavailable(
@@ -58,7 +58,9 @@ def require_index(settings: Settings) -> None:
     if not settings.index_dir.is_absolute():
         # Relative to the current folder; the index is usually made next to the data.
         beside = Path(settings.data_dir).absolute().parent / settings.index_dir
-        if beside.resolve() != settings.index_dir.resolve() and (beside / "chroma").is_dir():
+        from bot.index_dir import live_dir
+
+        if beside.resolve() != settings.index_dir.resolve() and (live_dir(beside) / "chroma").is_dir():
             hint = f" An index exists at {beside}: run from {beside.parent} or set BOT_INDEX_DIR={beside}."
         else:
             hint = f" (BOT_INDEX_DIR={settings.index_dir} is relative to the current folder, {Path.cwd()}.)"
@@ -129,11 +131,11 @@ def record_manager(settings: Settings) -> SQLRecordManager:
     The namespace names the store, so a local index and a server's collection
     keep separate records.
     """
-    settings.index_dir.mkdir(parents=True, exist_ok=True)
+    settings.store_dir.mkdir(parents=True, exist_ok=True)
     where = f"{settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host else "local"
     manager = SQLRecordManager(
         f"chroma/{where}/{settings.collection}",
-        db_url=f"sqlite:///{Path(settings.index_dir).resolve() / 'records.sqlite'}",
+        db_url=f"sqlite:///{Path(settings.store_dir).resolve() / 'records.sqlite'}",
     )
     manager.create_schema()
     return manager
