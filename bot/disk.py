@@ -16,13 +16,13 @@ from pathlib import Path
 from bot.settings import Settings
 
 # Index bytes per character of article text: Chroma (rows, full-text index, HNSW), the
-# records, the sentence and topic vectors, BM25 and the article copy (the five seeds:
-# 52 kB of text -> ~8.6 MB, beyond Chroma's empty database; measured in tests/test_disk_full.py).
-BYTES_PER_CHAR = 170
+# records, the sentence and topic vectors, BM25 and the article copy (the five seeds,
+# 18,629 characters: 1.66 MB on disk; thirty variants of them: 1.7 -> 11.9 MB).
+BYTES_PER_CHAR = 100
 # An empty index: Chroma's database and segment files, the records' schema.
-BASE_BYTES = 2_500_000
+BASE_BYTES = 600_000
 # SQLite rewrites pages through its journal, and Chroma's WAL grows before a checkpoint.
-HEADROOM = 1.5
+HEADROOM = 1.3
 
 _FULL = ("database or disk is full", "no space left on device", "disk is full", "disk quota exceeded")
 
@@ -91,7 +91,7 @@ def needed_bytes(settings: Settings, articles: Iterable, whole: bool = False) ->
 
 
 def _mb(n: int) -> str:
-    return f"{max(1, round(n / 1_000_000))} MB"
+    return f"{n / 1_000_000:.1f} MB" if n < 10_000_000 else f"{round(n / 1_000_000)} MB"
 
 
 def disk_full_message(settings: Settings, articles: Iterable, whole: bool = False, *, started: bool = False) -> str:

@@ -147,7 +147,9 @@ def ingest(
         return _ingest_into(loaded, pinned, report, sync=sync, progress=progress)
 
 
-def _ingest_into(loaded, settings: Settings, report: IngestReport, *, sync: bool, progress) -> IngestReport:
+def _ingest_into(
+    loaded, settings: Settings, report: IngestReport, *, sync: bool, progress, whole: bool = False
+) -> IngestReport:
     store = vector_store(settings, make_embeddings(settings))
     records = record_manager(settings)
     try:
@@ -158,7 +160,7 @@ def _ingest_into(loaded, settings: Settings, report: IngestReport, *, sync: bool
             report.stopped = True
             raise IngestStopped(unreachable_message(settings, exc), report) from None
         if is_disk_full(exc):
-            raise DiskFull(disk_full_message(settings, loaded.articles, started=True)) from None
+            raise DiskFull(disk_full_message(settings, loaded.articles, whole, started=True)) from None
         raise
 
 
@@ -174,7 +176,7 @@ def _rebuild(loaded, settings: Settings, report: IngestReport, progress) -> Inge
         staged = staged.model_copy(update={"collection": f"{settings.collection}-rebuild-{built.name[-12:]}"})
     try:
         check_space(staged, loaded.articles, whole=True)
-        _ingest_into(loaded, staged, report, sync=False, progress=progress)
+        _ingest_into(loaded, staged, report, sync=False, progress=progress, whole=True)
         if report.stopped or report.chunks_total == 0:
             raise NothingToIndex("no article could be indexed; nothing was rebuilt and the index was left as it was")
         if settings.chroma_host:
@@ -221,37 +223,40 @@ def _index(loaded, store, records, settings: Settings, report: IngestReport, *, 
     vectors = IngestVectors(settings, store.embeddings, records, loaded.articles, splitter)
 
     total = len(loaded.articles)
-    for done, article in enumerate(loaded.articles):
-        if progress:
-            progress(article.source, done, total)
-        known = bool(records.list_keys(group_ids=[article.source], limit=1))
-        chunks = vectors.chunks(done)
-        try:
-            result = lc_index(
-                chunks,
-                records,
-                store,
-                cleanup="incremental",
-                source_id_key="source",
-                batch_size=32,
-                key_encoder="sha256",
-            )
-        except Exception as exc:  # one bad file (or a flaky embedder) must not stop the rest
-            if is_unreachable(settings, exc):
-                raise  # every file after it would fail the same way
-            report.failed.append((article.source, f"indexing failed: {type(exc).__name__}: {exc}"))
-            continue
-        vectors.indexed(done)
-        (copies / article.source).write_text(article.text, encoding="utf-8")
-        report.chunks_added += result["num_added"] + result["num_updated"]
-        report.chunks_deleted += result["num_deleted"]
-        report.chunks_skipped += result["num_skipped"]
-        if not known:
-            report.files_added.append(article.source)
-        elif result["num_added"] or result["num_deleted"] or result["num_updated"]:
-            report.files_updated.append(article.source)
-        else:
-            report.files_unchanged.append(article.source)
+    try:
+        for done, article in enumerate(loaded.articles):
+            if progress:
+                progress(article.source, done, total)
+            known = bool(records.list_keys(group_ids=[article.source], limit=1))
+            chunks = vectors.chunks(done)
+            try:
+                result = lc_index(
+                    chunks,
+                    records,
+                    store,
+                    cleanup="incremental",
+                    source_id_key="source",
+                    batch_size=32,
+                    key_encoder="sha256",
+                )
+            except Exception as exc:  # one bad file (or a flaky embedder) must not stop the rest
+                if is_unreachable(settings, exc) or is_disk_full(exc):
+                    raise  # every file after it would fail the same way
+                report.failed.append((article.source, f"indexing failed: {type(exc).__name__}: {exc}"))
+                continue
+            vectors.indexed(done)
+            (copies / article.source).write_text(article.text, encoding="utf-8")
+            report.chunks_added += result["num_added"] + result["num_updated"]
+            report.chunks_deleted += result["num_deleted"]
+            report.chunks_skipped += result["num_skipped"]
+            if not known:
+                report.files_added.append(article.source)
+            elif result["num_added"] or result["num_deleted"] or result["num_updated"]:
+                report.files_updated.append(article.source)
+            else:
+                report.files_unchanged.append(article.source)
+    finally:
+        vectors.close()  # its worker processes, also when the loop stops on an error
     if progress:
         progress("", total, total)
     report.encoded = vectors.counts()

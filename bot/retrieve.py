@@ -20,6 +20,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, PrivateAttr
 
+from bot.disk import is_disk_full, mount_point
 from bot.embed import make_embeddings
 from bot.index_dir import lexical_path
 from bot.lexical import BM25Index
@@ -155,6 +156,11 @@ def open_retriever(
     try:
         count = store._collection.count()
     except Exception as exc:
+        if is_disk_full(exc):  # a rebuild would need more space, not less: say what is wrong
+            raise IndexUnavailable(
+                f"The index ({store_label(settings)}) cannot be read: no space left on {mount_point(settings.chroma_dir)}. "
+                "Free some space; the index answers again as it is."
+            ) from None
         raise IndexUnavailable(
             f"The index ({store_label(settings)}) cannot be read ({type(exc).__name__}). "
             "Rebuild it with `bot ingest --rebuild`."

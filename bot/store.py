@@ -104,6 +104,13 @@ def chroma_client(settings: Settings) -> chromadb.ClientAPI:
     except Exception as exc:
         if "readonly database" in str(exc):  # e.g. a read-only file inside the folder
             raise IndexUnavailable(read_only) from None
+        from bot.disk import is_disk_full, mount_point
+
+        if is_disk_full(exc):  # a rebuild would need more space, not less
+            raise IndexUnavailable(
+                f"The index at {settings.chroma_dir} cannot be opened: no space left on "
+                f"{mount_point(settings.chroma_dir)}. Free some space; the index answers again as it is."
+            ) from None
         raise IndexUnavailable(
             f"The index at {settings.chroma_dir} cannot be opened ({type(exc).__name__}: {exc}). "
             "Rebuild it with `bot ingest --rebuild`."
