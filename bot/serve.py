@@ -17,14 +17,17 @@ must carry it (`Authorization: Bearer KEY`, what OpenAI clients send).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ipaddress
 import json
 import logging
 import secrets
+import signal
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 
 from fastapi import FastAPI, Request
@@ -251,6 +254,44 @@ class NewsbotAPI:
         yield "data: [DONE]\n\n"
 
 
+_END = object()
+
+
+async def _cancellable(events: Iterator[str]) -> AsyncIterator[str]:
+    """The events of a sync generator, produced on a thread of their own; stopped when the client goes.
+
+    Starlette stops reading a response whose client disconnected, but a sync generator
+    it iterated was left suspended, holding the local model's lock with its generation
+    running: every later request waited for it (issue 26.2). Here the consumer going away
+    (cancelled, or closed) tells the producer, which closes the generator itself on its
+    own thread: GeneratorExit runs through the answer, the model's HTTP stream is closed
+    (llama.cpp stops generating) and the lock is released.
+    """
+    loop = asyncio.get_running_loop()
+    pieces: asyncio.Queue = asyncio.Queue()
+    gone = threading.Event()
+
+    def produce() -> None:
+        try:
+            for piece in events:
+                if gone.is_set():
+                    break
+                loop.call_soon_threadsafe(pieces.put_nowait, piece)
+        except BaseException:  # noqa: BLE001 - the stream reports its own errors; this is only the thread's end
+            log.exception("streaming an answer failed")
+        finally:
+            events.close()
+            with contextlib.suppress(RuntimeError):  # the loop may be closed by now (server stopped)
+                loop.call_soon_threadsafe(pieces.put_nowait, _END)
+
+    threading.Thread(target=produce, name="newsbot-stream", daemon=True).start()
+    try:
+        while (piece := await pieces.get()) is not _END:
+            yield piece
+    finally:
+        gone.set()
+
+
 def create_app(bot: Bot, settings: Settings | None = None):
     """The FastAPI app over one opened Bot (routes take a Request: annotations must resolve at module level)."""
     api = NewsbotAPI(bot, settings)
@@ -290,7 +331,7 @@ def create_app(bot: Bot, settings: Settings | None = None):
             return _error(exc.status, exc.message, exc.param, exc.code)
         if stream:
             return StreamingResponse(
-                api.sse(question, history),
+                _cancellable(api.sse(question, history)),
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             )
@@ -309,7 +350,10 @@ def create_app(bot: Bot, settings: Settings | None = None):
 def _server(app, host: str, port: int):
     import uvicorn
 
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
+    # A stream still open at shutdown is cut after a few seconds: SIGTERM must stop the server in any state.
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=3
+    )
     return uvicorn.Server(config)
 
 
@@ -334,6 +378,10 @@ def serving(bot: Bot, host: str = "127.0.0.1", port: int = 0, settings: Settings
         thread.join(10)
 
 
+def _terminated(signum: int, frame) -> None:
+    raise SystemExit(128 + signum)
+
+
 def serve(host: str | None = None, port: int | None = None, *, settings: Settings | None = None) -> None:
     """`bot serve`: check where to listen, open the Bot once, serve until Ctrl-C."""
     from bot.answer.llm import LLMError
@@ -343,6 +391,11 @@ def serve(host: str | None = None, port: int | None = None, *, settings: Setting
     host = host or settings.serve_host
     port = port or settings.serve_port
     check_bind(host, settings.api_key.get_secret_value() if settings.api_key else None)
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM's default ends the process at once, before `finally` could stop the local
+        # model's llama.cpp child; as an exception it unwinds like Ctrl-C. (uvicorn handles it
+        # while serving, then raises it again once the server has stopped.)
+        signal.signal(signal.SIGTERM, _terminated)
     try:
         bot = Bot(settings)
     except LLMError as exc:
