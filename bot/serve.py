@@ -292,11 +292,44 @@ async def _cancellable(events: Iterator[str]) -> AsyncIterator[str]:
         gone.set()
 
 
-def create_app(bot: Bot, settings: Settings | None = None):
+def allowed_hosts(host: str) -> list[str]:
+    """The Host headers a server bound to `host` answers.
+
+    On loopback only its own names: a web page whose domain was rebound to 127.0.0.1
+    sends its own name, and must not read answers (DNS rebinding). Beyond loopback
+    the API key is the guard.
+    """
+    if not is_loopback(host):
+        return ["*"]
+    return list(dict.fromkeys([host.strip("[]"), "127.0.0.1", "localhost", "::1"]))
+
+
+async def _read_body(request: Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it is larger than `limit` (the rest is never read)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for part in request.stream():
+        body.extend(part)
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
+def create_app(bot: Bot, settings: Settings | None = None, host: str | None = None):
     """The FastAPI app over one opened Bot (routes take a Request: annotations must resolve at module level)."""
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
+
     api = NewsbotAPI(bot, settings)
-    app = FastAPI(title="newsbot", docs_url=None, redoc_url=None, openapi_url=None)
+    # No redirect from `/v1/models/` to `/v1/models`: it wrote the request's Host into Location.
+    app = FastAPI(title="newsbot", docs_url=None, redoc_url=None, openapi_url=None, redirect_slashes=False)
     app.state.api = api
+
+    @app.exception_handler(Exception)
+    async def failed(request: Request, exc: Exception):  # OpenAI's error shape, never a plain-text 500
+        log.exception("%s %s failed", request.method, request.url.path)
+        return _error(500, f"the request failed ({type(exc).__name__})")
 
     @app.middleware("http")
     async def require_key(request: Request, call_next):
@@ -318,11 +351,17 @@ def create_app(bot: Bot, settings: Settings | None = None):
 
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request):
-        raw = await request.body()
-        if len(raw) > MAX_BODY_BYTES:
+        # JSON only: a web page can POST text/plain (or a form) to loopback without asking first.
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind != "application/json":
+            return _error(415, "send the request as JSON (Content-Type: application/json)")
+        raw = await _read_body(request, MAX_BODY_BYTES)
+        if raw is None:
             return _error(413, f"the request is larger than {MAX_BODY_BYTES} bytes")
         try:
             body = json.loads(raw or b"null")
+        except RecursionError:
+            return _error(400, "the request body is nested too deeply")
         except ValueError:
             return _error(400, "the request body is not valid JSON")
         try:
@@ -341,6 +380,8 @@ def create_app(bot: Bot, settings: Settings | None = None):
             log.exception("answering %r failed", question)
             return _error(500, f"the answer failed ({type(exc).__name__})")
 
+    # Outermost: a foreign Host is refused before anything else answers it.
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(host or api.settings.serve_host))
     return app
 
 
@@ -362,7 +403,7 @@ def serving(bot: Bot, host: str = "127.0.0.1", port: int = 0, settings: Settings
     """Serve in a background thread (tests, embedding); yields the base URL (…/v1)."""
     settings = settings or bot.settings
     check_bind(host, settings.api_key.get_secret_value() if settings.api_key else None)
-    server = _server(create_app(bot, settings), host, port)
+    server = _server(create_app(bot, settings, host), host, port)
     thread = threading.Thread(target=server.run, name="newsbot-api", daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -401,7 +442,7 @@ def serve(host: str | None = None, port: int | None = None, *, settings: Setting
     except LLMError as exc:
         raise ValueError(str(exc)) from None
     try:
-        server = _server(create_app(bot, settings), host, port)
+        server = _server(create_app(bot, settings, host), host, port)
         print(
             f"Serving model `{MODEL_ID}` on http://{host}:{port}/v1 (answering with: {bot.answerer_label}; "
             f"API key {'required' if settings.api_key else 'not required'}). Ctrl-C to stop.",
