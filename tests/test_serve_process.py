@@ -3,7 +3,7 @@ answer cannot wedge it, SIGTERM stops it and its llama.cpp child, and what it ac
 
 from __future__ import annotations
 
-import http.client
+import contextlib
 import json
 import os
 import signal
@@ -26,10 +26,8 @@ QUESTION = {"model": "newsbot", "messages": [{"role": "user", "content": "who me
 def _children(pid: int) -> set[int]:
     found: set[int] = set()
     for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
+        with contextlib.suppress(OSError):
             found |= {int(c) for c in (task / "children").read_text().split()}
-        except OSError:
-            pass
     return found
 
 
@@ -127,12 +125,3 @@ def test_sigterm_while_idle_stops_the_server_and_its_child(local_serve):
     while any(_alive(c) for c in children) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(_alive(c) for c in children)
-
-
-def _raw(port: int, request: bytes, timeout: float = 30) -> tuple[int, bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    conn.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    conn.sock.sendall(request)
-    response = http.client.HTTPResponse(conn.sock)
-    response.begin()
-    return response.status, response.read()
