@@ -77,7 +77,19 @@ def chroma_client(settings: Settings) -> chromadb.ClientAPI:
             headers["Authorization"] = f"Bearer {settings.chroma_token.get_secret_value()}"
         try:
             # HttpClient waits forever (httpx timeout=None) on a port that accepts but never answers.
-            httpx.get(f"http://{settings.chroma_host}:{settings.chroma_port}/api/v2/heartbeat", timeout=10)
+            beat = httpx.get(
+                f"http://{settings.chroma_host}:{settings.chroma_port}/api/v2/heartbeat", headers=headers, timeout=10
+            )
+        except Exception as exc:
+            raise IndexUnavailable(unreachable_message(settings, exc)) from None
+        if beat.status_code in (401, 403):
+            # It answered: "cannot reach" would send the user looking for a server that runs.
+            raise IndexUnavailable(
+                f"The Chroma server at {settings.chroma_host}:{settings.chroma_port} refused the request "
+                f"(HTTP {beat.status_code}): "
+                + ("CHROMA_TOKEN is not the token it expects." if settings.chroma_token else "set CHROMA_TOKEN to its token.")
+            )
+        try:
             return chromadb.HttpClient(
                 host=settings.chroma_host, port=settings.chroma_port, headers=headers, settings=chroma_settings
             )
