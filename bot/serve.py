@@ -22,6 +22,7 @@ import contextlib
 import ipaddress
 import json
 import logging
+import re
 import secrets
 import signal
 import threading
@@ -143,6 +144,24 @@ def parse_request(body) -> tuple[str, History, bool]:
 # -- the response ----------------------------------------------------------------------
 
 
+_TAG = re.compile(r"<(?=[A-Za-z/!?])")
+
+
+def inert(text: str, after: str = "") -> str:
+    """Text a client may render as Markdown, with nothing in it that becomes a link or an HTML tag.
+
+    The answer quotes article text, and an article can hold "[1](https://…)": in a chat
+    client that rendered it, a link shaped like a citation marker (issue 26.3). "](" and
+    tags are escaped; `after` is the text sent just before (a stream's last piece), so a
+    link split between two pieces is caught too. `citations` keep their quotes verbatim:
+    data whose offsets point into the article.
+    """
+    text = _TAG.sub(r"\\<", text.replace("](", "]\\("))
+    if after.endswith("]") and text.startswith("("):
+        text = "\\" + text
+    return text
+
+
 def citations_of(answer) -> list[dict]:
     return [{"n": c.n, "file": c.source, "quote": c.quote, "start": c.start, "end": c.end} for c in answer.citations]
 
@@ -155,7 +174,7 @@ def meta_of(answer) -> dict:
         "question": answer.question,
         "notice": answer.notice,
         "flags": list(answer.flags),
-        "text": answer.text,
+        "text": inert(answer.text),
     }
 
 
@@ -194,7 +213,7 @@ class NewsbotAPI:
             "created": int(time.time()),
             "model": MODEL_ID,
             "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": answer.text}, "finish_reason": "stop"}
+                {"index": 0, "message": {"role": "assistant", "content": inert(answer.text)}, "finish_reason": "stop"}
             ],
             "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
             "citations": citations_of(answer),
@@ -230,8 +249,8 @@ class NewsbotAPI:
                 if isinstance(event, Result):
                     result = event
                 elif isinstance(event, str) and event:  # progress events (not str) are not the answer
+                    yield chunk({"content": inert(event, streamed)})
                     streamed += event
-                    yield chunk({"content": event})
         except Exception as exc:  # the stream has started: the error goes in it
             log.exception("answering %r failed", question)
             error = {"message": f"the answer failed ({type(exc).__name__})", "type": "server_error"}
@@ -249,7 +268,7 @@ class NewsbotAPI:
         else:
             rest = "\n\n" + (f"({answer.notice})\n" if answer.notice else "") + final
         if rest:
-            yield chunk({"content": rest})
+            yield chunk({"content": inert(rest, streamed)})
         yield chunk({}, "stop", citations=citations_of(answer), **{MODEL_ID: meta_of(answer)})
         yield "data: [DONE]\n\n"
 
