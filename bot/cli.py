@@ -61,9 +61,11 @@ class _PathsCommand(click.Command):
         try:
             return super().parse_args(ctx, args)
         except click.NoSuchOption as exc:
+            # Click reads "-notes.txt" as the short option "-n": name the argument as typed.
+            typed = next((a for a in args if a.startswith(exc.option_name) and a != "--"), exc.option_name)
             exc.message = (
                 f"{exc.message} (a file or folder whose name starts with '-' goes after `--`: "
-                f"bot {ctx.info_name} -- {printable(exc.option_name)})"
+                f"bot {ctx.info_name} -- {printable(typed)})"
             )
             raise
 
