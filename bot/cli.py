@@ -58,11 +58,12 @@ class _PathsCommand(click.Command):
     """A command taking file names: one that starts with '-' is read as an option unless it follows `--`."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        given = list(args)  # the parser consumes `args`
         try:
             return super().parse_args(ctx, args)
         except click.NoSuchOption as exc:
             # Click reads "-notes.txt" as the short option "-n": name the argument as typed.
-            typed = next((a for a in args if a.startswith(exc.option_name) and a != "--"), exc.option_name)
+            typed = next((a for a in given if a.startswith(exc.option_name) and a != "--"), exc.option_name)
             exc.message = (
                 f"{exc.message} (a file or folder whose name starts with '-' goes after `--`: "
                 f"bot {ctx.info_name} -- {printable(typed)})"
