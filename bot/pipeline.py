@@ -6,7 +6,9 @@ to call from the UI's worker threads.
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,6 +32,8 @@ from bot.topic import topic_overlap
 if TYPE_CHECKING:
     from bot.autodetect import DetectedServer
 
+log = logging.getLogger(__name__)
+
 History = list[tuple[str, str]]  # (user question, bot answer text) pairs, oldest first
 
 # Questions fishing for the bot's own configuration get a refusal before any
@@ -39,6 +43,12 @@ _SECRET_REQUEST = re.compile(
     r"your\s+(instructions|prompt|configuration)|lời nhắc hệ thống|khóa api|biến môi trường)",
     re.I,
 )
+
+
+def _index_stamp(settings: Settings) -> str:
+    from bot.index_dir import generation
+
+    return generation(settings.index_dir)
 
 
 @dataclass
@@ -64,6 +74,9 @@ class Bot:
         sentence embedder (by default the configured one; tests pass a fake)."""
         self.settings = settings or get_settings()
         self.embeddings = embeddings or make_embeddings(self.settings)
+        # What the index was when opened; `refresh` reopens it when an ingest changed it since.
+        self._opened = None if retriever or self.settings.chroma_host else _index_stamp(self.settings)
+        self._reopen = threading.Lock()
         self.retriever = retriever or open_retriever(self.settings, embeddings=self.embeddings)
         self._llm = None
         self._llm_error: str | None = None
@@ -98,6 +111,28 @@ class Bot:
     def close(self) -> None:
         if self._llm:
             self._llm.close()
+
+    def refresh(self) -> bool:
+        """Reopen the index if `bot ingest` changed it since it was opened; True when it did.
+
+        For long-running servers (`bot serve`, the UI): a few stat calls per question. A
+        retriever given to the Bot is its giver's to refresh; a Chroma server is always live.
+        """
+        if self._opened is None:
+            return False
+        stamp = _index_stamp(self.settings)
+        if stamp == self._opened:
+            return False
+        with self._reopen:
+            if stamp == self._opened:
+                return False
+            try:
+                self.retriever = open_retriever(self.settings, embeddings=self.embeddings, fresh=True)
+            except Exception as exc:  # noqa: BLE001 - e.g. caught mid-swap: the index opened before still answers
+                log.warning("the changed index could not be reopened yet (%s); answering from the one open", exc)
+                return False
+            self._opened = stamp
+        return True
 
     # -- the stages -------------------------------------------------------------
 

@@ -26,7 +26,7 @@ from bot.index_dir import lexical_path
 from bot.lexical import BM25Index
 from bot.query import Query, as_query
 from bot.settings import RetrieverKind, Settings
-from bot.store import IndexUnavailable, all_chunks, store_label, vector_store
+from bot.store import IndexUnavailable, all_chunks, fresh_client, store_label, vector_store
 from bot.tuning import TUNING
 
 POOLS_KEPT = 16  # candidate pools a retriever keeps for a deeper look (bot.pipeline)
@@ -149,10 +149,11 @@ class HybridRetriever(BaseRetriever):
 
 
 def open_retriever(
-    settings: Settings, kind: RetrieverKind | None = None, embeddings: Embeddings | None = None
+    settings: Settings, kind: RetrieverKind | None = None, embeddings: Embeddings | None = None, *, fresh: bool = False
 ) -> HybridRetriever:
-    """Open the index for querying; raises IndexUnavailable with what to do."""
-    store = vector_store(settings, embeddings or make_embeddings(settings))
+    """Open the index for querying; raises IndexUnavailable with what to do. fresh: as on disk now (bot.store.fresh_client)."""
+    client = fresh_client(settings) if fresh else None
+    store = vector_store(settings, embeddings or make_embeddings(settings), client)
     try:
         count = store._collection.count()
     except Exception as exc:

@@ -195,6 +195,7 @@ class NewsbotAPI:
         return scheme.lower() == "bearer" and secrets.compare_digest(token.strip().encode(), self.api_key.encode())
 
     def events(self, question: str, history: History) -> Iterator[str | Result]:
+        self.bot.refresh()  # articles ingested while serving are answered from (issue 26.8)
         if self._llm_lock is not None:
             with self._llm_lock:
                 yield from self.bot.stream(question, list(history))

@@ -129,6 +129,21 @@ def chroma_client(settings: Settings) -> chromadb.ClientAPI:
         ) from None
 
 
+def fresh_client(settings: Settings) -> chromadb.ClientAPI:
+    """A client over the index as it is on disk now.
+
+    chromadb keeps one System per folder in a process, its vectors in memory: one
+    opened before another process ingested does not see the new vectors (its count
+    does, its searches do not). Dropped from the cache, the old System goes on
+    serving whoever holds it; the next client gets a new one.
+    """
+    if not settings.chroma_host:
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        SharedSystemClient._identifier_to_system.pop(str(settings.chroma_dir), None)
+    return chroma_client(settings)
+
+
 def store_label(settings: Settings) -> str:
     if settings.chroma_host:
         return f"chroma server {settings.chroma_host}:{settings.chroma_port}, collection {settings.collection}"

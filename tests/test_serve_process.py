@@ -125,3 +125,42 @@ def test_sigterm_while_idle_stops_the_server_and_its_child(local_serve):
     while any(_alive(c) for c in children) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(_alive(c) for c in children)
+
+
+KALLAS = "Ngày 27/1, Thủ tướng Estonia Kaja Kallas tới Riga để bàn về an ninh vùng Baltic với người đồng cấp Latvia.\n"
+
+
+def _ask(base: str, question: str) -> dict:
+    body = {"model": "newsbot", "messages": [{"role": "user", "content": question}]}
+    return httpx.post(f"{base}/v1/chat/completions", json=body, timeout=120).json()
+
+
+def test_articles_ingested_while_serving_are_answered_from(seeded_index, tmp_path):
+    """Issue 26.8: `bot serve` sees what `bot ingest` added (and a rebuild swapped in) while it runs."""
+    import shutil
+
+    index = tmp_path / "index"
+    shutil.copytree(seeded_index, index)
+    proc, base = start_serve(index)
+    try:
+        before = _ask(base, "Where did Kaja Kallas go on 27/1?")
+        assert before["newsbot"]["refused"], before
+        article = tmp_path / "new" / "kallas.txt"
+        article.parent.mkdir()
+        article.write_text(KALLAS, encoding="utf-8")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "BOT_", "CHROMA_"))}
+        env.update(BOT_INDEX_DIR=str(index), BOT_AUTODETECT="0")
+        done = subprocess.run([*BOT, "ingest", "-q", str(article)], env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        after = _ask(base, "Where did Kaja Kallas go on 27/1?")
+        assert not after["newsbot"]["refused"] and "kallas.txt" in {c["file"] for c in after["citations"]}, after
+        # A rebuild swaps in another index folder: still answered, now from it alone.
+        done = subprocess.run([*BOT, "ingest", "-q", "--rebuild", str(article.parent)], env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        rebuilt = _ask(base, "Where did Kaja Kallas go on 27/1?")
+        assert {c["file"] for c in rebuilt["citations"]} == {"kallas.txt"}, rebuilt
+        geneva = _ask(base, "who met in Geneva on 21/1?")
+        assert geneva["newsbot"]["refused"], geneva  # the seeds are no longer in the index
+    finally:
+        stop(proc)
