@@ -28,7 +28,7 @@ import signal
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 
 from fastapi import FastAPI, Request
@@ -194,13 +194,32 @@ class NewsbotAPI:
         scheme, _, token = (header or "").partition(" ")
         return scheme.lower() == "bearer" and secrets.compare_digest(token.strip().encode(), self.api_key.encode())
 
-    def events(self, question: str, history: History) -> Iterator[str | Result]:
+    def events(
+        self, question: str, history: History, gone: threading.Event | None = None
+    ) -> Iterator[str | Result]:
+        """The answer's events; `gone` set (the client left) ends them at the next one, or while waiting
+        for the local model, so a dropped request never holds or queues for it."""
         self.bot.refresh()  # articles ingested while serving are answered from (issue 26.8)
-        if self._llm_lock is not None:
-            with self._llm_lock:
-                yield from self.bot.stream(question, list(history))
-        else:
-            yield from self.bot.stream(question, list(history))
+        if self._llm_lock is None:
+            yield from self._until(self.bot.stream(question, list(history)), gone)
+            return
+        while not self._llm_lock.acquire(timeout=0.2):
+            if gone is not None and gone.is_set():
+                return
+        try:
+            yield from self._until(self.bot.stream(question, list(history)), gone)
+        finally:
+            self._llm_lock.release()
+
+    @staticmethod
+    def _until(events: Iterator[str | Result], gone: threading.Event | None) -> Iterator[str | Result]:
+        try:
+            for event in events:
+                if gone is not None and gone.is_set():
+                    return
+                yield event
+        finally:
+            events.close()  # closes the model's stream now, on this thread
 
     def complete(self, question: str, history: History) -> dict:
         result = None
@@ -221,7 +240,7 @@ class NewsbotAPI:
             MODEL_ID: meta_of(answer),
         }
 
-    def sse(self, question: str, history: History) -> Iterator[str]:
+    def sse(self, question: str, history: History, gone: threading.Event | None = None) -> Iterator[str]:
         """Server-sent events: the text as generated, then a last chunk with the citations, then [DONE].
 
         The final answer can differ from what was generated (markers checked, an ungrounded
@@ -246,7 +265,7 @@ class NewsbotAPI:
         streamed = ""
         result = None
         try:
-            for event in self.events(question, history):
+            for event in self.events(question, history, gone):
                 if isinstance(event, Result):
                     result = event
                 elif isinstance(event, str) and event:  # progress events (not str) are not the answer
@@ -257,6 +276,8 @@ class NewsbotAPI:
             error = {"message": f"the answer failed ({type(exc).__name__})", "type": "server_error"}
             yield f"data: {json.dumps({'error': error})}\n\n"
             yield "data: [DONE]\n\n"
+            return
+        if result is None:  # the client left: nobody to send the rest to
             return
         answer = result.answer
         final = answer.text
@@ -277,7 +298,7 @@ class NewsbotAPI:
 _END = object()
 
 
-async def _cancellable(events: Iterator[str]) -> AsyncIterator[str]:
+async def _cancellable(make: Callable[[threading.Event], Iterator[str]]) -> AsyncIterator[str]:
     """The events of a sync generator, produced on a thread of their own; stopped when the client goes.
 
     Starlette stops reading a response whose client disconnected, but a sync generator
@@ -290,6 +311,7 @@ async def _cancellable(events: Iterator[str]) -> AsyncIterator[str]:
     loop = asyncio.get_running_loop()
     pieces: asyncio.Queue = asyncio.Queue()
     gone = threading.Event()
+    events = make(gone)
 
     def produce() -> None:
         try:
@@ -390,7 +412,7 @@ def create_app(bot: Bot, settings: Settings | None = None, host: str | None = No
             return _error(exc.status, exc.message, exc.param, exc.code)
         if stream:
             return StreamingResponse(
-                _cancellable(api.sse(question, history)),
+                _cancellable(lambda gone: api.sse(question, history, gone)),
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             )
