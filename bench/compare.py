@@ -61,7 +61,7 @@ index_dir, seeds, qa, n = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]
 settings = Settings(_env_file=None, data_dir=seeds, index_dir=index_dir, openai_api_key=None, openai_base_url=None,
                     local_model=None, chroma_host=None, answer_mode="extractive")
 from bot.ingest import ingest
-if not (index_dir / "records.sqlite").exists():
+if not ((index_dir / "records.sqlite").exists() or (index_dir / ".newsbot" / "current").exists()):
     ingest([seeds], settings)
 from bot.embed import make_embeddings
 from bot.pipeline import Bot

@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         ingest_index = None
         kept = work / "ingest-index"
-        if "ingest" in skip and "tiers" not in skip and args.keep and (kept / "records.sqlite").exists():
+        if "ingest" in skip and "tiers" not in skip and args.keep and (kept / ".newsbot" / "current").exists():
             ingest_index = kept
             rep.note(f"ingestion skipped: the tiers reuse the index kept in {kept} by an earlier run")
         elif "ingest" not in skip or "tiers" not in skip:

@@ -10,7 +10,7 @@ import click
 
 from bot.render import format_answer
 from bot.settings import RETRIEVERS, get_settings
-from bot.text import clean_input
+from bot.text import clean_input, printable
 
 # chromadb, langchain, gradio and the models load inside the commands that use them:
 # `bot --help` must not pay for them.
@@ -43,55 +43,87 @@ def main(verbose: bool) -> None:
     from bot.redact import install_log_masking
 
     install_log_masking()  # HTTP clients log request URLs, credentials and all
+    from pydantic import ValidationError
+
+    from bot.settings import settings_error
+
+    try:
+        get_settings()  # read once here: a bad BOT_* value is one line per setting, not a traceback
+    except ValidationError as exc:
+        click.echo(f"Error: {settings_error(exc)}", err=True)
+        sys.exit(2)
 
 
-@main.command()
+class _PathsCommand(click.Command):
+    """A command taking file names: one that starts with '-' is read as an option unless it follows `--`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        given = list(args)  # the parser consumes `args`
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption as exc:
+            # Click reads "-notes.txt" as the short option "-n": name the argument as typed.
+            typed = next((a for a in given if a.startswith(exc.option_name) and a != "--"), exc.option_name)
+            exc.message = (
+                f"{exc.message} (a file or folder whose name starts with '-' goes after `--`: "
+                f"bot {ctx.info_name} -- {printable(typed)})"
+            )
+            raise
+
+
+@main.command(cls=_PathsCommand)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--sync", is_flag=True, help="Also remove articles that are no longer among PATHS.")
-@click.option("--rebuild", is_flag=True, help="Delete the index first and build it anew.")
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Build the index anew from PATHS alone; the old one answers until the new one is complete.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def ingest(paths: tuple[Path, ...], sync: bool, rebuild: bool, quiet: bool) -> None:
-    """Index articles (.txt files or folders of them); unchanged text is not embedded again."""
+    """Index articles (.txt files or folders of them); unchanged text is not embedded again.
+
+    A name starting with '-' goes after `--`:  bot ingest -- -notes.txt
+    """
     from tqdm import tqdm
 
+    from bot.disk import DiskFull
     from bot.index_dir import IndexFolderError
-    from bot.ingest import IngestStopped, wipe_index
+    from bot.ingest import IngestStopped, NothingToIndex
     from bot.ingest import ingest as run_ingest
     from bot.store import IndexUnavailable, store_label
 
     settings = get_settings()
     paths = paths or (settings.data_dir,)
-    if rebuild:
-        try:
-            wipe_index(settings)
-        except IndexFolderError as exc:
-            _fail(str(exc))
     bar = None if quiet else tqdm(total=0, unit="file", desc="ingest", file=sys.stderr)
 
     def progress(name: str, done: int, total: int) -> None:
         if bar is not None:
             bar.total = total
             bar.n = done
-            bar.set_postfix_str(name[:40])
+            bar.set_postfix_str(printable(name[:40]))
             bar.refresh()
 
     stopped: IngestStopped | None = None
     try:
-        report = run_ingest(list(paths), settings, sync=sync, progress=progress)
+        report = run_ingest(list(paths), settings, sync=sync, rebuild=rebuild, progress=progress)
     except IngestStopped as exc:
         stopped, report = exc, exc.report  # still say what was done before the store went away
-    except (FileNotFoundError, IndexUnavailable, IndexFolderError) as exc:
-        _fail(str(exc))
+    except (FileNotFoundError, IndexUnavailable, IndexFolderError, NothingToIndex, DiskFull) as exc:
+        if bar is not None:
+            bar.close()
+        kept = " Nothing was changed: the index is as it was." if isinstance(exc, FileNotFoundError) else ""
+        _fail(printable(str(exc)) + kept)
     finally:
         if bar is not None:
             bar.close()
     for name, reason in report.failed:
-        click.echo(f"skipped {name}: {reason}", err=True)
-    click.echo(report.summary())
+        click.echo(f"skipped {printable(name)}: {printable(reason)}", err=True)
+    click.echo(printable(report.summary(), lines=True))
     if stopped is not None:
         _fail(str(stopped))
     # Where it went: a relative BOT_INDEX_DIR lands in the current folder.
-    click.echo(f"index: {store_label(settings.model_copy(update={'index_dir': settings.index_dir.absolute()}))}")
+    click.echo(f"index: {printable(store_label(settings.model_copy(update={'index_dir': settings.index_dir.absolute()})))}")
 
 
 @main.command()
@@ -119,7 +151,7 @@ def ask(question: tuple[str, ...], k: int | None, retriever: str | None, stream:
                 if not as_json:
                     click.echo(event.text, err=True)  # e.g. waiting for the model: on stderr, not the answer
             elif stream and not as_json:
-                click.echo(event, nl=False)
+                click.echo(printable(event, lines=True), nl=False)
                 streamed = True
         if stream and not as_json and streamed:
             click.echo("\n")
@@ -127,7 +159,7 @@ def ask(question: tuple[str, ...], k: int | None, retriever: str | None, stream:
         if as_json:
             click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         else:
-            click.echo(format_answer(answer))
+            click.echo(printable(format_answer(answer), lines=True))
     finally:
         bot.close()
 
@@ -161,8 +193,8 @@ def chat() -> None:
                 elif isinstance(event, Status):
                     click.echo(event.text, err=True)
                 else:
-                    click.echo(event, nl=False)
-            click.echo("\n" + format_answer(result.answer))
+                    click.echo(printable(event, lines=True), nl=False)
+            click.echo("\n" + printable(format_answer(result.answer), lines=True))
             history.append((question, result.answer.text))
     finally:
         bot.close()

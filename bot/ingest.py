@@ -9,7 +9,6 @@ run leaves every finished file in place and the next run does the rest.
 from __future__ import annotations
 
 import contextlib
-import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,8 +16,22 @@ from pathlib import Path
 from langchain_core.indexing import index as lc_index
 
 from bot.chunk import make_splitter
+from bot.disk import DiskFull, check_space, disk_full_message, is_disk_full
 from bot.embed import make_embeddings
-from bot.index_dir import articles_dir, claim, lexical_path, records_path, wipe_local
+from bot.index_dir import (
+    articles_dir,
+    claim,
+    discard,
+    ensure_live,
+    lexical_path,
+    locked,
+    mark_building,
+    new_index_dir,
+    records_path,
+    remove_stale,
+    swap_in,
+    unmark_building,
+)
 from bot.ingest_vectors import IngestVectors, refresh_lexical
 from bot.load import load_articles
 from bot.settings import Settings
@@ -32,6 +45,7 @@ from bot.store import (
     unreachable_message,
     vector_store,
 )
+from bot.text import printable
 
 Progress = Callable[[str, int, int], None]  # (file name, files done, files total)
 
@@ -90,23 +104,52 @@ class IngestStopped(IndexUnavailable):
         self.report = report
 
 
+class NothingToIndex(ValueError):
+    """The paths hold no readable article: nothing was changed (a rebuild keeps the old index)."""
+
+
 def ingest(
     paths: Iterable[Path],
     settings: Settings,
     *,
     sync: bool = False,
+    rebuild: bool = False,
     progress: Progress | None = None,
 ) -> IngestReport:
     """Add new and changed articles; with sync, also drop articles not among `paths`.
 
-    Raises IngestStopped (with the report so far) when a Chroma server stops answering.
+    With rebuild, a new index is built from `paths` alone beside the live one and
+    swapped in only when the build succeeded (bot.index_dir); a failure, Ctrl-C or a
+    full disk leaves the old index as it was. The paths are read before anything is
+    written: a missing one raises FileNotFoundError, none holding a readable article
+    raises NothingToIndex (for a rebuild; an ingest just reports the skipped files).
+
+    Raises IngestStopped (with the report so far) when a Chroma server stops answering,
+    and DiskFull when the disk fills up.
     """
+    paths = list(paths)
     report = IngestReport()
-    claim(settings)
     loaded = load_articles(paths, settings.max_file_bytes)
     report.failed.extend(loaded.skipped)
     report.files_total = len(loaded.articles)
+    if rebuild:
+        if not loaded.articles:
+            shown = ", ".join(printable(str(p)) for p in paths[:3]) + (" …" if len(paths) > 3 else "")
+            raise NothingToIndex(
+                f"no readable article in {shown}; nothing was rebuilt and the index was left as it was"
+            )
+        return _rebuild(loaded, settings, report, progress)
+    claim(settings.index_dir)
+    live = ensure_live(settings.index_dir)
+    pinned = settings.pinned(live)
+    with locked(settings.index_dir, exclusive=False):
+        check_space(pinned, loaded.articles)
+        return _ingest_into(loaded, pinned, report, sync=sync, progress=progress)
 
+
+def _ingest_into(
+    loaded, settings: Settings, report: IngestReport, *, sync: bool, progress, whole: bool = False
+) -> IngestReport:
     store = vector_store(settings, make_embeddings(settings))
     records = record_manager(settings)
     try:
@@ -116,7 +159,59 @@ def ingest(
             # One line like `bot ask` gives, not httpx's traceback; the report keeps what was done.
             report.stopped = True
             raise IngestStopped(unreachable_message(settings, exc), report) from None
+        if is_disk_full(exc):
+            raise DiskFull(disk_full_message(settings, loaded.articles, whole, started=True)) from None
         raise
+
+
+def _rebuild(loaded, settings: Settings, report: IngestReport, progress) -> IngestReport:
+    """Build a new index from `loaded` beside the live one; swap it in only when it is whole."""
+    claim(settings.index_dir)
+    remove_stale(settings.index_dir)  # earlier rebuilds that died part way
+    built = new_index_dir(settings.index_dir)
+    mark_building(built)
+    staged = settings.pinned(built)
+    if settings.chroma_host:
+        # The server's collection is built under a name of its own, renamed when done.
+        staged = staged.model_copy(update={"collection": f"{settings.collection}-rebuild-{built.name[-12:]}"})
+    try:
+        check_space(staged, loaded.articles, whole=True)
+        _ingest_into(loaded, staged, report, sync=False, progress=progress, whole=True)
+        if report.stopped or report.chunks_total == 0:
+            raise NothingToIndex("no article could be indexed; nothing was rebuilt and the index was left as it was")
+        if settings.chroma_host:
+            _rename_server_collection(staged, settings)
+        unmark_building(built)
+        swap_in(settings.index_dir, built)
+    except BaseException:
+        if settings.chroma_host:
+            from bot.store import chroma_client
+
+            with contextlib.suppress(Exception):
+                chroma_client(staged).delete_collection(staged.collection)
+        discard(built)
+        raise
+    return report
+
+
+def _rename_server_collection(staged: Settings, settings: Settings) -> None:
+    """The staged collection takes the real one's name, with its records, BM25 file and article copies."""
+    import sqlite3
+
+    from bot.store import chroma_client
+
+    client = chroma_client(settings)
+    with contextlib.suppress(Exception):  # an absent collection is what we want anyway
+        client.delete_collection(settings.collection)
+    client.get_collection(staged.collection).modify(name=settings.collection)
+    where = f"chroma/{settings.chroma_host}:{settings.chroma_port}/"
+    with contextlib.closing(sqlite3.connect(records_path(staged))) as db, db:
+        db.execute(
+            "UPDATE upsertion_record SET namespace = ? WHERE namespace = ?",
+            (where + settings.collection, where + staged.collection),
+        )
+    lexical_path(staged).replace(lexical_path(staged.model_copy(update={"collection": settings.collection})))
+    articles_dir(staged).rename(articles_dir(staged).parent / settings.collection)
 
 
 def _index(loaded, store, records, settings: Settings, report: IngestReport, *, sync: bool, progress) -> IngestReport:
@@ -128,37 +223,40 @@ def _index(loaded, store, records, settings: Settings, report: IngestReport, *, 
     vectors = IngestVectors(settings, store.embeddings, records, loaded.articles, splitter)
 
     total = len(loaded.articles)
-    for done, article in enumerate(loaded.articles):
-        if progress:
-            progress(article.source, done, total)
-        known = bool(records.list_keys(group_ids=[article.source], limit=1))
-        chunks = vectors.chunks(done)
-        try:
-            result = lc_index(
-                chunks,
-                records,
-                store,
-                cleanup="incremental",
-                source_id_key="source",
-                batch_size=32,
-                key_encoder="sha256",
-            )
-        except Exception as exc:  # one bad file (or a flaky embedder) must not stop the rest
-            if is_unreachable(settings, exc):
-                raise  # every file after it would fail the same way
-            report.failed.append((article.source, f"indexing failed: {type(exc).__name__}: {exc}"))
-            continue
-        vectors.indexed(done)
-        (copies / article.source).write_text(article.text, encoding="utf-8")
-        report.chunks_added += result["num_added"] + result["num_updated"]
-        report.chunks_deleted += result["num_deleted"]
-        report.chunks_skipped += result["num_skipped"]
-        if not known:
-            report.files_added.append(article.source)
-        elif result["num_added"] or result["num_deleted"] or result["num_updated"]:
-            report.files_updated.append(article.source)
-        else:
-            report.files_unchanged.append(article.source)
+    try:
+        for done, article in enumerate(loaded.articles):
+            if progress:
+                progress(article.source, done, total)
+            known = bool(records.list_keys(group_ids=[article.source], limit=1))
+            chunks = vectors.chunks(done)
+            try:
+                result = lc_index(
+                    chunks,
+                    records,
+                    store,
+                    cleanup="incremental",
+                    source_id_key="source",
+                    batch_size=32,
+                    key_encoder="sha256",
+                )
+            except Exception as exc:  # one bad file (or a flaky embedder) must not stop the rest
+                if is_unreachable(settings, exc) or is_disk_full(exc):
+                    raise  # every file after it would fail the same way
+                report.failed.append((article.source, f"indexing failed: {type(exc).__name__}: {exc}"))
+                continue
+            vectors.indexed(done)
+            (copies / article.source).write_text(article.text, encoding="utf-8")
+            report.chunks_added += result["num_added"] + result["num_updated"]
+            report.chunks_deleted += result["num_deleted"]
+            report.chunks_skipped += result["num_skipped"]
+            if not known:
+                report.files_added.append(article.source)
+            elif result["num_added"] or result["num_deleted"] or result["num_updated"]:
+                report.files_updated.append(article.source)
+            else:
+                report.files_unchanged.append(article.source)
+    finally:
+        vectors.close()  # its worker processes, also when the loop stops on an error
     if progress:
         progress("", total, total)
     report.encoded = vectors.counts()
@@ -206,24 +304,3 @@ def _drop_missing(store, records, present: set[str], copies: Path, report: Inges
         report.files_deleted.append(source)
         deleted += len(ids_by_source[source])
     return deleted
-
-
-def wipe_index(settings: Settings) -> None:
-    """Delete the index: the bot's own files in the index folder, and the collection on a Chroma server.
-
-    Never anything else in that folder (see bot.index_dir).
-    """
-    if settings.chroma_host:
-        from bot.store import chroma_client
-
-        client = chroma_client(settings)
-        # An absent collection is what we want anyway.
-        with contextlib.suppress(Exception):
-            client.delete_collection(settings.collection)
-        # The local side of a server index: its records, BM25 file and article copies.
-        for path in (records_path(settings), lexical_path(settings)):
-            path.unlink(missing_ok=True)
-        if articles_dir(settings).is_dir() and not articles_dir(settings).is_symlink():
-            shutil.rmtree(articles_dir(settings))
-        return
-    wipe_local(settings)

@@ -43,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.disk import is_disk_full
 from bot.topic import topic_row
 
 log = logging.getLogger(__name__)
@@ -242,7 +243,7 @@ class IngestVectors:
         self._ids: dict[int, list[str]] = {}
         self.embeddings = embeddings
         self.records = records
-        self.store = open_store(settings.index_dir, embedder_name(settings), create=True)
+        self.store = open_store(settings.store_dir, embedder_name(settings), create=True)
         # Topic vectors are ~40% of a cold ingest's encoding (bench/compare.py measures it with
         # and without); off (BOT_INGEST_TOPICS=0), the question-time fallback encodes each
         # passage on first sight.
@@ -295,6 +296,8 @@ class IngestVectors:
                 try:
                     self._from_pool(i)
                 except Exception as exc:
+                    if is_disk_full(exc):
+                        raise  # encoding here instead would fail the same way
                     log.warning("ingest workers failed (%s: %s); encoding in this process", type(exc).__name__, exc)
                     self._fall_back()
             if self.workers == 0 or not self.dense_in_pool:
@@ -302,6 +305,9 @@ class IngestVectors:
             if self.workers == 0:
                 self._topics_in_process(i)
         except Exception as exc:  # vectors are an optimisation: the indexing API still embeds what it needs
+            if is_disk_full(exc):
+                self.close()
+                raise  # a full disk is not a missed optimisation: the ingest stops and says so
             log.warning("sentence vectors for %s not stored (%s: %s)", self.articles[i].source, type(exc).__name__, exc)
         if i == len(self.articles) - 1:
             self.close()

@@ -209,7 +209,7 @@ class BM25Index:
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Beside the file, under a name of its own (bm25-*.pkl.tmp*, see bot.index_dir.OWN_ENTRIES).
+        # Beside the file, under a name of its own (bm25-*.pkl.tmp*, inside the bot's own folder: bot.index_dir).
         tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
         _ = self.name_forms  # read now, saved with the index: not on a question's time (1.3 s per 10k chunks)
         try:

@@ -6,7 +6,9 @@ to call from the UI's worker threads.
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,6 +32,8 @@ from bot.topic import topic_overlap
 if TYPE_CHECKING:
     from bot.autodetect import DetectedServer
 
+log = logging.getLogger(__name__)
+
 History = list[tuple[str, str]]  # (user question, bot answer text) pairs, oldest first
 
 # Questions fishing for the bot's own configuration get a refusal before any
@@ -49,6 +53,12 @@ def _without_sparse(hit: Hit, lang: str) -> float:
     dense = 1.0 / (k + hit.dense_rank) if hit.dense_rank else 0.0
     bm25 = TUNING.retrieval.bm25_weight(lang) / (k + hit.bm25_rank) if hit.bm25_rank else 0.0
     return dense + bm25
+
+
+def _index_stamp(settings: Settings) -> str:
+    from bot.index_dir import generation
+
+    return generation(settings.index_dir)
 
 
 @dataclass
@@ -74,6 +84,9 @@ class Bot:
         sentence embedder (by default the configured one; tests pass a fake)."""
         self.settings = settings or get_settings()
         self.embeddings = embeddings or make_embeddings(self.settings)
+        # What the index was when opened; `refresh` reopens it when an ingest changed it since.
+        self._opened = None if retriever or self.settings.chroma_host else _index_stamp(self.settings)
+        self._reopen = threading.Lock()
         self.retriever = retriever or open_retriever(self.settings, embeddings=self.embeddings)
         self._llm = None
         self._llm_error: str | None = None
@@ -108,6 +121,28 @@ class Bot:
     def close(self) -> None:
         if self._llm:
             self._llm.close()
+
+    def refresh(self) -> bool:
+        """Reopen the index if `bot ingest` changed it since it was opened; True when it did.
+
+        For long-running servers (`bot serve`, the UI): a few stat calls per question. A
+        retriever given to the Bot is its giver's to refresh; a Chroma server is always live.
+        """
+        if self._opened is None:
+            return False
+        stamp = _index_stamp(self.settings)
+        if stamp == self._opened:
+            return False
+        with self._reopen:
+            if stamp == self._opened:
+                return False
+            try:
+                self.retriever = open_retriever(self.settings, embeddings=self.embeddings, fresh=True)
+            except Exception as exc:  # noqa: BLE001 - e.g. caught mid-swap: the index opened before still answers
+                log.warning("the changed index could not be reopened yet (%s); answering from the one open", exc)
+                return False
+            self._opened = stamp
+        return True
 
     # -- the stages -------------------------------------------------------------
 

@@ -1,11 +1,12 @@
 """`bot model pull NAME`: download a catalogue model into the Hugging Face cache, checked.
 
-huggingface_hub does the Hub's part: the metadata request (HEAD on the
-resolve URL, redirects, commit and ETag headers, HF_ENDPOINT) and the byte
-transfer (`http_get`, with a progress bar and a Range request to resume). It
-deletes a partial download when interrupted, though, so the bytes go to a
-partial file of our own, `blobs/<sha256>.incomplete`, which survives Ctrl-C or
-a lost connection and is resumed by the next pull. Only a file of the
+huggingface_hub does the Hub's part, the metadata request (HEAD on the
+resolve URL, redirects, commit and ETag headers, HF_ENDPOINT), within a
+deadline of its own however the server stalls. The bytes go to a partial file
+of our own, `blobs/<sha256>.incomplete`, which survives Ctrl-C or a lost
+connection and is resumed with a Range request by the next pull; never more
+than the catalogue's size is written (a mirror sending more is cut off and the
+partial deleted), and a stalled read times out. Only a file of the
 catalogue's size and sha256 is moved (atomically) to `blobs/<sha256>` and
 linked from `snapshots/<commit>/<file>` the way huggingface_hub links its own
 downloads; a file that fails the check is deleted.
@@ -136,7 +137,6 @@ def pull(
     import httpx2  # what huggingface_hub 2.x speaks HTTP with
     from huggingface_hub import get_hf_file_metadata, hf_hub_url
     from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
-    from huggingface_hub.file_download import http_get
 
     url = hf_hub_url(entry.repo, entry.file, revision=entry.revision, endpoint=endpoint)
     host = endpoint.split("://", 1)[-1]
@@ -145,62 +145,132 @@ def pull(
     partial = blob.with_name(blob.name + ".incomplete")
     with _online():
         try:
-            meta = get_hf_file_metadata(url, token=False, timeout=timeout_s, endpoint=endpoint)
+            meta = _within(
+                timeout_s * 3, f"{host} did not finish answering the metadata request within {timeout_s * 3:g}s",
+                get_hf_file_metadata, url, token=False, timeout=timeout_s, endpoint=endpoint,
+            )
         except HfHubHTTPError as exc:
             raise PullError(f"{host} refused {entry.repo}/{entry.file} ({_status(exc)}); " + _by_hand(entry)) from None
+        except TimeoutError as exc:
+            raise PullError(f"{exc}; " + _by_hand(entry)) from None
         except (httpx2.HTTPError, OfflineModeIsEnabled, OSError) as exc:
             raise PullError(f"cannot reach {host} ({type(exc).__name__}); " + _by_hand(entry)) from None
-        if not meta.commit_hash:
-            raise PullError(f"{host} did not answer like the Hugging Face Hub (no commit header); " + _by_hand(entry))
-        if meta.size is not None and meta.size != entry.size:
-            raise ChecksumError(
-                f"{entry.repo}/{entry.file} at {entry.revision} is {meta.size} bytes upstream, not the catalogue's "
-                f"{entry.size}: the upstream file changed; nothing was downloaded"
-            )
-        if meta.etag and len(meta.etag) == 64 and meta.etag != entry.sha256:
-            raise ChecksumError(
-                f"{entry.repo}/{entry.file} at {entry.revision} has sha256 {meta.etag[:12]}… upstream, not the "
-                f"catalogue's {entry.sha256[:12]}…: the upstream file changed; nothing was downloaded"
-            )
-        source = meta.location or url
-        blob.parent.mkdir(parents=True, exist_ok=True)
-        if blob.exists():  # another tool's download of the same file
-            _check(blob, entry)
-        else:
-            done = partial.stat().st_size if partial.exists() else 0
-            if done > entry.size:
-                partial.unlink()
-                done = 0
-            try:
+    if not meta.commit_hash:
+        raise PullError(f"{host} did not answer like the Hugging Face Hub (no commit header); " + _by_hand(entry))
+    if meta.size is not None and meta.size != entry.size:
+        raise ChecksumError(
+            f"{entry.repo}/{entry.file} at {entry.revision} is {meta.size} bytes upstream, not the catalogue's "
+            f"{entry.size}: the upstream file changed; nothing was downloaded"
+        )
+    if meta.etag and len(meta.etag) == 64 and meta.etag != entry.sha256:
+        raise ChecksumError(
+            f"{entry.repo}/{entry.file} at {entry.revision} has sha256 {meta.etag[:12]}… upstream, not the "
+            f"catalogue's {entry.sha256[:12]}…: the upstream file changed; nothing was downloaded"
+        )
+    source = meta.location or url
+    blob.parent.mkdir(parents=True, exist_ok=True)
+    if blob.exists():  # another tool's download of the same file
+        _check(blob, entry)
+    else:
+        _download(source, partial, entry, host, timeout_s=timeout_s, progress=progress)
+        _check(partial, entry)
+        partial.replace(blob)
+    return _link(storage, meta.commit_hash, entry, blob)
+
+
+def _within(seconds: float, message: str, call, *args, **kwargs):
+    """call(*args, **kwargs), or TimeoutError(message) after `seconds` however the server stalls.
+
+    The Hub client's own timeout is per read: a server trickling its headers byte by
+    byte, or never ending a redirect chain, kept `bot model pull` waiting for ever.
+    The call goes on in a daemon thread that dies with the command.
+    """
+    done: dict = {}
+
+    def run() -> None:
+        try:
+            done["value"] = call(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller below
+            done["error"] = exc
+
+    worker = threading.Thread(target=run, name="pull-metadata", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise TimeoutError(message)
+    if "error" in done:
+        raise done["error"]
+    return done["value"]
+
+
+class _Oversized(Exception):
+    pass
+
+
+def _download(source: str, partial: Path, entry: ModelEntry, host: str, *, timeout_s: float, progress: bool) -> None:
+    """Append the rest of the file to `partial`, never beyond the catalogue's size.
+
+    A mirror sending more than that (an endless body, a Content-Length of 10^15)
+    is cut off at once and the partial file deleted: bytes past the size mean the
+    file is not the catalogue's, so nothing of it can be resumed. A stall longer
+    than `timeout_s` between two reads ends the download, kept to resume.
+    """
+    import httpx
+
+    done = partial.stat().st_size if partial.exists() else 0
+    if done > entry.size:
+        partial.unlink()
+        done = 0
+    bar = None
+    try:
+        with httpx.Client(timeout=timeout_s, follow_redirects=True, trust_env=False) as client:
+            headers = {"Range": f"bytes={done}-"} if done else {}
+            with client.stream("GET", source, headers=headers) as response:
+                if response.status_code == 200 and done:  # the range was ignored: start again
+                    partial.unlink()
+                    done = 0
+                elif response.status_code not in (200, 206):
+                    _refused(response.status_code, entry, host, partial)
+                length = response.headers.get("content-length", "")
+                if length.isdigit() and done + int(length) > entry.size:
+                    raise _Oversized(f"announced {int(length):,} bytes")
+                if progress:
+                    from tqdm import tqdm
+
+                    bar = tqdm(total=entry.size, initial=done, unit="B", unit_scale=True, desc=entry.file)
                 with partial.open("ab") as fh:
-                    http_get(
-                        source,
-                        fh,
-                        resume_size=done,
-                        expected_size=entry.size,
-                        displayed_filename=entry.file,
-                        tqdm_class=None if progress else _Silent,
-                    )
-            except HfHubHTTPError as exc:
-                code = getattr(getattr(exc, "response", None), "status_code", 0)
-                if code != 429 and code < 500:
-                    raise PullError(
-                        f"{host} refused the download of {entry.file} ({_status(exc)}); " + _by_hand(entry)
-                    ) from None
-                kept = partial.stat().st_size if partial.exists() else 0
-                raise PullError(
-                    f"the download of {entry.name} stopped at {human_size(kept)} of {human_size(entry.size)} "
-                    f"(the server answered {_status(exc)}); run the same command again to resume"
-                ) from None
-            except (httpx2.HTTPError, OSError) as exc:
-                kept = partial.stat().st_size if partial.exists() else 0
-                raise PullError(
-                    f"the download of {entry.name} from {host} broke off at {human_size(kept)} of "
-                    f"{human_size(entry.size)} ({type(exc).__name__}); run the same command again to resume"
-                ) from None
-            _check(partial, entry)
-            partial.replace(blob)
-        return _link(storage, meta.commit_hash, entry, blob)
+                    for part in response.iter_bytes():  # as they arrive: a break loses nothing received
+                        if done + len(part) > entry.size:
+                            raise _Oversized(f"sent more than {entry.size:,} bytes")
+                        fh.write(part)
+                        done += len(part)
+                        if bar is not None:
+                            bar.update(len(part))
+    except _Oversized as exc:
+        partial.unlink(missing_ok=True)
+        raise PullError(
+            f"{host} sent a file larger than the catalogue's {human_size(entry.size)} for {entry.name} ({exc}); "
+            "the download was stopped and its partial file deleted. Check HF_ENDPOINT, or " + _by_hand(entry)
+        ) from None
+    except (httpx.HTTPError, OSError) as exc:
+        kept = partial.stat().st_size if partial.exists() else 0
+        raise PullError(
+            f"the download of {entry.name} from {host} broke off at {human_size(kept)} of "
+            f"{human_size(entry.size)} ({type(exc).__name__}); run the same command again to resume"
+        ) from None
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _refused(code: int, entry: ModelEntry, host: str, partial: Path) -> None:
+    if code != 429 and code < 500:
+        raise PullError(f"{host} refused the download of {entry.file} (HTTP {code}); " + _by_hand(entry))
+    kept = partial.stat().st_size if partial.exists() else 0
+    raise PullError(
+        f"the download of {entry.name} stopped at {human_size(kept)} of {human_size(entry.size)} "
+        f"(the server answered HTTP {code}); run the same command again to resume"
+    )
 
 
 def _check_linked(pointer: Path, entry: ModelEntry) -> None:
@@ -216,22 +286,3 @@ def _check_linked(pointer: Path, entry: ModelEntry) -> None:
 def _status(exc) -> str:
     response = getattr(exc, "response", None)
     return f"HTTP {response.status_code}" if response is not None else type(exc).__name__
-
-
-class _Silent:
-    """A do-nothing progress bar (tests, --quiet)."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        self.n = kwargs.get("initial", 0)
-
-    def update(self, n: int = 1) -> None:
-        self.n += n
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        pass
-
-    def close(self) -> None:
-        pass

@@ -20,12 +20,13 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, PrivateAttr
 
+from bot.disk import is_disk_full, mount_point
 from bot.embed import make_embeddings
 from bot.index_dir import lexical_path
 from bot.lexical import BM25Index
 from bot.query import Query, as_query
 from bot.settings import RetrieverKind, Settings
-from bot.store import IndexUnavailable, all_chunks, store_label, vector_store
+from bot.store import IndexUnavailable, all_chunks, fresh_client, store_label, vector_store
 from bot.tuning import TUNING
 
 POOLS_KEPT = 16  # candidate pools a retriever keeps for a deeper look (bot.pipeline)
@@ -159,13 +160,19 @@ class HybridRetriever(BaseRetriever):
 
 
 def open_retriever(
-    settings: Settings, kind: RetrieverKind | None = None, embeddings: Embeddings | None = None
+    settings: Settings, kind: RetrieverKind | None = None, embeddings: Embeddings | None = None, *, fresh: bool = False
 ) -> HybridRetriever:
-    """Open the index for querying; raises IndexUnavailable with what to do."""
-    store = vector_store(settings, embeddings or make_embeddings(settings))
+    """Open the index for querying; raises IndexUnavailable with what to do. fresh: as on disk now (bot.store.fresh_client)."""
+    client = fresh_client(settings) if fresh else None
+    store = vector_store(settings, embeddings or make_embeddings(settings), client)
     try:
         count = store._collection.count()
     except Exception as exc:
+        if is_disk_full(exc):  # a rebuild would need more space, not less: say what is wrong
+            raise IndexUnavailable(
+                f"The index ({store_label(settings)}) cannot be read: no space left on {mount_point(settings.chroma_dir)}. "
+                "Free some space; the index answers again as it is."
+            ) from None
         raise IndexUnavailable(
             f"The index ({store_label(settings)}) cannot be read ({type(exc).__name__}). "
             "Rebuild it with `bot ingest --rebuild`."

@@ -287,5 +287,5 @@ def for_index(settings, embeddings: Embeddings) -> tuple[Embeddings, VectorStore
     """What evidence scoring and the topic check use for this index: (embedder, store or None)."""
     from bot.embed import embedder_name
 
-    store = open_store(settings.index_dir, embedder_name(settings))
+    store = open_store(settings.store_dir, embedder_name(settings))
     return _stored_embeddings(embeddings, store), store

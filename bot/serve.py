@@ -17,14 +17,18 @@ must carry it (`Authorization: Bearer KEY`, what OpenAI clients send).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ipaddress
 import json
 import logging
+import re
 import secrets
+import signal
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 
 from fastapi import FastAPI, Request
@@ -140,6 +144,24 @@ def parse_request(body) -> tuple[str, History, bool]:
 # -- the response ----------------------------------------------------------------------
 
 
+_TAG = re.compile(r"<(?=[A-Za-z/!?])")
+
+
+def inert(text: str, after: str = "") -> str:
+    """Text a client may render as Markdown, with nothing in it that becomes a link or an HTML tag.
+
+    The answer quotes article text, and an article can hold "[1](https://…)": in a chat
+    client that rendered it, a link shaped like a citation marker (issue 26.3). "](" and
+    tags are escaped; `after` is the text sent just before (a stream's last piece), so a
+    link split between two pieces is caught too. `citations` keep their quotes verbatim:
+    data whose offsets point into the article.
+    """
+    text = _TAG.sub(r"\\<", text.replace("](", "]\\("))
+    if after.endswith("]") and text.startswith("("):
+        text = "\\" + text
+    return text
+
+
 def citations_of(answer) -> list[dict]:
     return [{"n": c.n, "file": c.source, "quote": c.quote, "start": c.start, "end": c.end} for c in answer.citations]
 
@@ -152,7 +174,7 @@ def meta_of(answer) -> dict:
         "question": answer.question,
         "notice": answer.notice,
         "flags": list(answer.flags),
-        "text": answer.text,
+        "text": inert(answer.text),
     }
 
 
@@ -172,12 +194,32 @@ class NewsbotAPI:
         scheme, _, token = (header or "").partition(" ")
         return scheme.lower() == "bearer" and secrets.compare_digest(token.strip().encode(), self.api_key.encode())
 
-    def events(self, question: str, history: History) -> Iterator[str | Result]:
-        if self._llm_lock is not None:
-            with self._llm_lock:
-                yield from self.bot.stream(question, list(history))
-        else:
-            yield from self.bot.stream(question, list(history))
+    def events(
+        self, question: str, history: History, gone: threading.Event | None = None
+    ) -> Iterator[str | Result]:
+        """The answer's events; `gone` set (the client left) ends them at the next one, or while waiting
+        for the local model, so a dropped request never holds or queues for it."""
+        self.bot.refresh()  # articles ingested while serving are answered from (issue 26.8)
+        if self._llm_lock is None:
+            yield from self._until(self.bot.stream(question, list(history)), gone)
+            return
+        while not self._llm_lock.acquire(timeout=0.2):
+            if gone is not None and gone.is_set():
+                return
+        try:
+            yield from self._until(self.bot.stream(question, list(history)), gone)
+        finally:
+            self._llm_lock.release()
+
+    @staticmethod
+    def _until(events: Iterator[str | Result], gone: threading.Event | None) -> Iterator[str | Result]:
+        try:
+            for event in events:
+                if gone is not None and gone.is_set():
+                    return
+                yield event
+        finally:
+            events.close()  # closes the model's stream now, on this thread
 
     def complete(self, question: str, history: History) -> dict:
         result = None
@@ -191,14 +233,14 @@ class NewsbotAPI:
             "created": int(time.time()),
             "model": MODEL_ID,
             "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": answer.text}, "finish_reason": "stop"}
+                {"index": 0, "message": {"role": "assistant", "content": inert(answer.text)}, "finish_reason": "stop"}
             ],
             "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
             "citations": citations_of(answer),
             MODEL_ID: meta_of(answer),
         }
 
-    def sse(self, question: str, history: History) -> Iterator[str]:
+    def sse(self, question: str, history: History, gone: threading.Event | None = None) -> Iterator[str]:
         """Server-sent events: the text as generated, then a last chunk with the citations, then [DONE].
 
         The final answer can differ from what was generated (markers checked, an ungrounded
@@ -223,17 +265,19 @@ class NewsbotAPI:
         streamed = ""
         result = None
         try:
-            for event in self.events(question, history):
+            for event in self.events(question, history, gone):
                 if isinstance(event, Result):
                     result = event
                 elif isinstance(event, str) and event:  # progress events (not str) are not the answer
+                    yield chunk({"content": inert(event, streamed)})
                     streamed += event
-                    yield chunk({"content": event})
         except Exception as exc:  # the stream has started: the error goes in it
             log.exception("answering %r failed", question)
             error = {"message": f"the answer failed ({type(exc).__name__})", "type": "server_error"}
             yield f"data: {json.dumps({'error': error})}\n\n"
             yield "data: [DONE]\n\n"
+            return
+        if result is None:  # the client left: nobody to send the rest to
             return
         answer = result.answer
         final = answer.text
@@ -246,16 +290,88 @@ class NewsbotAPI:
         else:
             rest = "\n\n" + (f"({answer.notice})\n" if answer.notice else "") + final
         if rest:
-            yield chunk({"content": rest})
+            yield chunk({"content": inert(rest, streamed)})
         yield chunk({}, "stop", citations=citations_of(answer), **{MODEL_ID: meta_of(answer)})
         yield "data: [DONE]\n\n"
 
 
-def create_app(bot: Bot, settings: Settings | None = None):
+_END = object()
+
+
+async def _cancellable(make: Callable[[threading.Event], Iterator[str]]) -> AsyncIterator[str]:
+    """The events of a sync generator, produced on a thread of their own; stopped when the client goes.
+
+    Starlette stops reading a response whose client disconnected, but a sync generator
+    it iterated was left suspended, holding the local model's lock with its generation
+    running: every later request waited for it (issue 26.2). Here the consumer going away
+    (cancelled, or closed) tells the producer, which closes the generator itself on its
+    own thread: GeneratorExit runs through the answer, the model's HTTP stream is closed
+    (llama.cpp stops generating) and the lock is released.
+    """
+    loop = asyncio.get_running_loop()
+    pieces: asyncio.Queue = asyncio.Queue()
+    gone = threading.Event()
+    events = make(gone)
+
+    def produce() -> None:
+        try:
+            for piece in events:
+                if gone.is_set():
+                    break
+                loop.call_soon_threadsafe(pieces.put_nowait, piece)
+        except BaseException:  # noqa: BLE001 - the stream reports its own errors; this is only the thread's end
+            log.exception("streaming an answer failed")
+        finally:
+            events.close()
+            with contextlib.suppress(RuntimeError):  # the loop may be closed by now (server stopped)
+                loop.call_soon_threadsafe(pieces.put_nowait, _END)
+
+    threading.Thread(target=produce, name="newsbot-stream", daemon=True).start()
+    try:
+        while (piece := await pieces.get()) is not _END:
+            yield piece
+    finally:
+        gone.set()
+
+
+def allowed_hosts(host: str) -> list[str]:
+    """The Host headers a server bound to `host` answers.
+
+    On loopback only its own names: a web page whose domain was rebound to 127.0.0.1
+    sends its own name, and must not read answers (DNS rebinding). Beyond loopback
+    the API key is the guard.
+    """
+    if not is_loopback(host):
+        return ["*"]
+    return list(dict.fromkeys([host.strip("[]"), "127.0.0.1", "localhost", "::1"]))
+
+
+async def _read_body(request: Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it is larger than `limit` (the rest is never read)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for part in request.stream():
+        body.extend(part)
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
+def create_app(bot: Bot, settings: Settings | None = None, host: str | None = None):
     """The FastAPI app over one opened Bot (routes take a Request: annotations must resolve at module level)."""
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
+
     api = NewsbotAPI(bot, settings)
-    app = FastAPI(title="newsbot", docs_url=None, redoc_url=None, openapi_url=None)
+    # No redirect from `/v1/models/` to `/v1/models`: it wrote the request's Host into Location.
+    app = FastAPI(title="newsbot", docs_url=None, redoc_url=None, openapi_url=None, redirect_slashes=False)
     app.state.api = api
+
+    @app.exception_handler(Exception)
+    async def failed(request: Request, exc: Exception):  # OpenAI's error shape, never a plain-text 500
+        log.exception("%s %s failed", request.method, request.url.path)
+        return _error(500, f"the request failed ({type(exc).__name__})")
 
     @app.middleware("http")
     async def require_key(request: Request, call_next):
@@ -277,11 +393,17 @@ def create_app(bot: Bot, settings: Settings | None = None):
 
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request):
-        raw = await request.body()
-        if len(raw) > MAX_BODY_BYTES:
+        # JSON only: a web page can POST text/plain (or a form) to loopback without asking first.
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind != "application/json":
+            return _error(415, "send the request as JSON (Content-Type: application/json)")
+        raw = await _read_body(request, MAX_BODY_BYTES)
+        if raw is None:
             return _error(413, f"the request is larger than {MAX_BODY_BYTES} bytes")
         try:
             body = json.loads(raw or b"null")
+        except RecursionError:
+            return _error(400, "the request body is nested too deeply")
         except ValueError:
             return _error(400, "the request body is not valid JSON")
         try:
@@ -290,7 +412,7 @@ def create_app(bot: Bot, settings: Settings | None = None):
             return _error(exc.status, exc.message, exc.param, exc.code)
         if stream:
             return StreamingResponse(
-                api.sse(question, history),
+                _cancellable(lambda gone: api.sse(question, history, gone)),
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             )
@@ -300,6 +422,8 @@ def create_app(bot: Bot, settings: Settings | None = None):
             log.exception("answering %r failed", question)
             return _error(500, f"the answer failed ({type(exc).__name__})")
 
+    # Outermost: a foreign Host is refused before anything else answers it.
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(host or api.settings.serve_host))
     return app
 
 
@@ -309,7 +433,10 @@ def create_app(bot: Bot, settings: Settings | None = None):
 def _server(app, host: str, port: int):
     import uvicorn
 
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
+    # A stream still open at shutdown is cut after a few seconds: SIGTERM must stop the server in any state.
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=3
+    )
     return uvicorn.Server(config)
 
 
@@ -318,7 +445,7 @@ def serving(bot: Bot, host: str = "127.0.0.1", port: int = 0, settings: Settings
     """Serve in a background thread (tests, embedding); yields the base URL (…/v1)."""
     settings = settings or bot.settings
     check_bind(host, settings.api_key.get_secret_value() if settings.api_key else None)
-    server = _server(create_app(bot, settings), host, port)
+    server = _server(create_app(bot, settings, host), host, port)
     thread = threading.Thread(target=server.run, name="newsbot-api", daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -334,6 +461,10 @@ def serving(bot: Bot, host: str = "127.0.0.1", port: int = 0, settings: Settings
         thread.join(10)
 
 
+def _terminated(signum: int, frame) -> None:
+    raise SystemExit(128 + signum)
+
+
 def serve(host: str | None = None, port: int | None = None, *, settings: Settings | None = None) -> None:
     """`bot serve`: check where to listen, open the Bot once, serve until Ctrl-C."""
     from bot.answer.llm import LLMError
@@ -343,12 +474,17 @@ def serve(host: str | None = None, port: int | None = None, *, settings: Setting
     host = host or settings.serve_host
     port = port or settings.serve_port
     check_bind(host, settings.api_key.get_secret_value() if settings.api_key else None)
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM's default ends the process at once, before `finally` could stop the local
+        # model's llama.cpp child; as an exception it unwinds like Ctrl-C. (uvicorn handles it
+        # while serving, then raises it again once the server has stopped.)
+        signal.signal(signal.SIGTERM, _terminated)
     try:
         bot = Bot(settings)
     except LLMError as exc:
         raise ValueError(str(exc)) from None
     try:
-        server = _server(create_app(bot, settings), host, port)
+        server = _server(create_app(bot, settings, host), host, port)
         print(
             f"Serving model `{MODEL_ID}` on http://{host}:{port}/v1 (answering with: {bot.answerer_label}; "
             f"API key {'required' if settings.api_key else 'not required'}). Ctrl-C to stop.",

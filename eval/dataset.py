@@ -128,6 +128,8 @@ def load_dataset(path: Path) -> list[Item]:
             record = json.loads(text)
         except json.JSONDecodeError as exc:
             raise DatasetError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+        except RecursionError:
+            raise DatasetError(f"{where}: JSON nested too deeply to be a question") from None
         item = parse_item(record, where, number)
         if item.id in seen:
             raise DatasetError(f"{where}: id '{item.id}' already used on line {seen[item.id]}")

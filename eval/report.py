@@ -246,6 +246,10 @@ def render_report(results: dict, previous: tuple[Path, dict] | None = None, lead
         f"{summary['n']} questions ({summary['n_answerable']} answerable, {summary['n_unanswerable']} unanswerable) "
         f"in {meta.get('seconds', 0):.1f} s.",
     ]
+    if meta.get("interrupted"):
+        header.append(
+            f"\n**Interrupted**: only the first {meta['n']} of {meta.get('of', '?')} questions were scored (Ctrl-C)."
+        )
     if meta.get("missing_sources"):
         header.append(f"\n**Warning**: gold sources not in the index: {cell(', '.join(meta['missing_sources']))}.")
     if meta.get("ranking_mismatches"):

@@ -241,9 +241,20 @@ def evaluate(
     from tqdm import tqdm
 
     records = []
-    for item in tqdm(items, desc=desc, unit="q", file=sys.stderr, dynamic_ncols=True):
-        records.append(evaluate_item(bot, item, k=k, retriever=retriever, use_llm=use_llm, answer=answer))
+    try:
+        for item in tqdm(items, desc=desc, unit="q", file=sys.stderr, dynamic_ncols=True):
+            records.append(evaluate_item(bot, item, k=k, retriever=retriever, use_llm=use_llm, answer=answer))
+    except KeyboardInterrupt:
+        raise Interrupted(records) from None
     return records
+
+
+class Interrupted(Exception):
+    """Ctrl-C during an eval; `records` holds the questions scored before it."""
+
+    def __init__(self, records: list[dict]) -> None:
+        super().__init__(f"interrupted after {len(records)} questions")
+        self.records = records
 
 
 # -- run metadata ---------------------------------------------------------------
@@ -326,9 +337,11 @@ def find_previous(out: Path) -> tuple[Path, dict] | None:
     for path in found:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             continue
-        if isinstance(data, dict) and isinstance(data.get("items"), list) and isinstance(data.get("summary"), dict):
+        if not isinstance(data, dict) or (data.get("meta") or {}).get("interrupted"):
+            continue  # a run stopped part way scored other questions: no baseline
+        if isinstance(data.get("items"), list) and isinstance(data.get("summary"), dict):
             return path.parent, data
     return None
 
@@ -409,8 +422,8 @@ def run_eval(
     out = Path(out) if out else default_out()
     try:
         previous = _load_baseline(baseline) if baseline else find_previous(out)
-    except (OSError, ValueError) as exc:
-        _say(f"Warning: baseline {baseline} not read ({exc}); no comparison.")
+    except (OSError, ValueError, RecursionError) as exc:
+        _say(f"Warning: baseline {baseline} not read ({type(exc).__name__}); no comparison.")
         previous = None
     try:
         indexed = {d.metadata.get("source") for d in bot.retriever.lexical.docs}
@@ -418,9 +431,16 @@ def run_eval(
         if missing:
             _say(f"Warning: {len(missing)} gold source file(s) are not in the index: {', '.join(missing[:5])}")
         answerer = "none (retrieval only)" if retrieval_only else bot.answerer_label
-        records = evaluate(bot, items, k=k, retriever=retriever, use_llm=mode == "llm", answer=not retrieval_only)
+        interrupted = False
+        try:
+            records = evaluate(bot, items, k=k, retriever=retriever, use_llm=mode == "llm", answer=not retrieval_only)
+        except Interrupted as stop:  # Ctrl-C: what was scored is written, marked as partial
+            records, interrupted = stop.records, True
     finally:
         bot.close()
+    if interrupted and not records:
+        _say("Interrupted before any question was scored; nothing written.")
+        return 130
 
     from bot.embed import embedder_name
 
@@ -429,6 +449,9 @@ def run_eval(
             "dataset": str(dataset),
             "articles": str(articles) if articles is not None else None,
             "n": len(records),
+            # Ctrl-C part way: these are the first n of the dataset's questions only.
+            "interrupted": interrupted,
+            "of": len(items),
             "mode": mode,
             "retriever": retriever,
             "k": k,
@@ -453,6 +476,9 @@ def run_eval(
     click.echo(summary_table(results["summary"]))
     click.echo("\n" + split_table(results["summary"]))
     click.echo(f"\n{len(records)} questions in {results['meta']['seconds']:.1f} s; wrote {out / 'results.json'} and {out / 'report.md'}")
+    if interrupted:
+        _say(f"Interrupted: {len(records)} of {len(items)} questions scored; the files hold those only.")
+        return 130
     if check_floors:
         return _check_floors(results, floors)
     return 0
@@ -461,7 +487,7 @@ def run_eval(
 def _check_floors(results: dict, path: Path) -> int:
     try:
         floors = load_floors(path)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         _say(f"Error: cannot read the floors file {path}: {exc}")
         return 2
     meta = results["meta"]

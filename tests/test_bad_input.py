@@ -107,7 +107,7 @@ def test_corrupt_bm25_file_is_rebuilt(seeded_settings):
 
 def test_record_manager_is_plain_sqlite(seeded_settings):
     # The ingestion records stay inspectable with stock tools.
-    with sqlite3.connect(seeded_settings.index_dir / "records.sqlite") as db:
+    with sqlite3.connect(seeded_settings.store_dir / "records.sqlite") as db:
         assert db.execute("select count(*) from upsertion_record").fetchone()[0] > 0
 
 

@@ -113,3 +113,32 @@ def test_port_that_never_answers_fails_instead_of_hanging(tmp_path):
     assert out.returncode == 1
     assert "Cannot reach the Chroma server" in out.stderr and "Timeout" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_a_server_refusing_the_token_is_not_called_unreachable(tmp_path):
+    """Issue 26.9: a Chroma server answering 401 (auth on, no or a wrong CHROMA_TOKEN)."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Refusing(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_GET(self) -> None:  # Chroma's answer when its token authentication is on
+            body = json.dumps({"error": "AuthError", "message": "Unauthorized"}).encode()
+            self.send_response(401)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Refusing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        out = _ask_with_server_port(tmp_path, server.server_address[1])
+    finally:
+        server.shutdown()
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert "refused the request (HTTP 401)" in out.stderr and "CHROMA_TOKEN" in out.stderr
+    assert "Cannot reach" not in out.stderr

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from conftest import SEEDS, make_settings
 
 from bot.cli import main
-from bot.settings import get_settings
+from bot.settings import REPO_ROOT, get_settings
 from eval.dataset import DatasetError, load_dataset
 from eval.report import cell, table
 from eval.runner import run_eval
@@ -240,3 +240,62 @@ def test_tables_are_aligned_and_escaped():
     lines = out.splitlines()
     assert len({len(line) for line in lines}) == 1
     assert "x\\|y" in out and "…" in out
+
+
+# -- issue 26.9: a dataset's "answerable", JSON nested too deep, Ctrl-C ---------------------
+
+
+def test_answerable_false_is_scored_as_unanswerable_even_with_sources(bot_env, seeded_settings, tmp_path):
+    bot_env(seeded_settings.index_dir)
+    rows = [
+        {"id": "g", "question": "Who met in Geneva on 21/1?", "sources": ["002_5e381044bb73209e.txt"]},
+        {"id": "near", "question": "What did Lavrov eat in Geneva?", "sources": ["002_5e381044bb73209e.txt"],
+         "answerable": False},
+    ]
+    done = bot_eval("--dataset", str(write_jsonl(tmp_path / "qa.jsonl", rows)), "--out", str(tmp_path / "run"))
+    assert done.exit_code == 0, done.output
+    results = json.loads((tmp_path / "run" / "results.json").read_text(encoding="utf-8"))
+    near = next(i for i in results["items"] if i["id"] == "near")
+    assert near["answerable"] is False
+    assert results["summary"]["n_unanswerable"] == 1 and results["summary"]["n_answerable"] == 1
+
+
+def test_a_dataset_line_nested_200k_deep_is_one_line(bot_env, seeded_index, tmp_path):
+    bot_env(seeded_index)
+    dataset = tmp_path / "deep.jsonl"
+    dataset.write_text('{"question": "q"}\n' + "[" * 200_000 + "]" * 200_000 + "\n", encoding="utf-8")
+    done = bot_eval("--dataset", str(dataset), "--out", str(tmp_path / "run"))
+    assert done.exit_code == 2 and "line 2: JSON nested too deeply" in done.output
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_an_eval_writes_what_was_scored(seeded_index, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "BOT_", "CHROMA_"))}
+    env.update(BOT_INDEX_DIR=str(seeded_index), BOT_AUTODETECT="0")
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "eval", "--dataset", str(REPO_ROOT / "eval" / "qa.jsonl"), "--out", str(out)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+    )
+    seen = ""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:  # until tqdm shows 3 questions scored
+        seen += os.read(proc.stderr.fileno(), 4096).decode(errors="replace")
+        if any(f"| {n}/" in seen for n in range(3, 10)):
+            break
+    assert proc.poll() is None, seen
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and "Interrupted:" in stderr
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    total = len(load_dataset(REPO_ROOT / "eval" / "qa.jsonl"))
+    assert results["meta"]["interrupted"] is True and 3 <= results["meta"]["n"] < total == results["meta"]["of"]
+    assert len(results["items"]) == results["meta"]["n"] and "Interrupted" in (out / "report.md").read_text()

@@ -316,5 +316,5 @@ def test_ask_from_another_folder_creates_nothing_and_says_where_it_looked(tmp_pa
         [*BOT, "ask", "who met in Geneva"], capture_output=True, text=True, env=_env(), cwd=elsewhere, timeout=300
     )
     assert out.returncode == 1 and "Traceback" not in out.stderr
-    assert str(elsewhere / ".bot" / "chroma") in out.stderr and "bot ingest" in out.stderr, out.stderr
+    assert str(elsewhere / ".bot") in out.stderr and "bot ingest" in out.stderr, out.stderr
     assert not (elsewhere / ".bot").exists()

@@ -23,7 +23,7 @@ if str(REPO_ROOT) not in sys.path:
 from bench.corpus import article_text, write_corpus  # noqa: E402
 from bot.chunk import chunk_article, make_splitter
 from bot.embed import make_embeddings
-from bot.index_dir import articles_dir, lexical_path
+from bot.index_dir import articles_dir, lexical_path, live_dir
 from bot.lexical import BM25Index
 from bot.load import load_articles
 from bot.retrieve import open_retriever
@@ -55,7 +55,7 @@ def run_ingest(index_dir: Path, *args: str) -> subprocess.CompletedProcess:
 def files_recorded(index_dir: Path) -> set[str]:
     """Files whose chunks the record manager has committed (what a resumed run will skip)."""
     try:
-        with sqlite3.connect(f"file:{index_dir / 'records.sqlite'}?mode=ro", uri=True, timeout=5) as db:
+        with sqlite3.connect(f"file:{live_dir(index_dir) / 'records.sqlite'}?mode=ro", uri=True, timeout=5) as db:
             return {row[0] for row in db.execute("SELECT DISTINCT group_id FROM upsertion_record")}
     except sqlite3.OperationalError:  # not created yet, or the table not yet made
         return set()

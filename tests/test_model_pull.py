@@ -45,6 +45,11 @@ class FakeHub:
         self.requests: list[tuple[str, str, str | None]] = []  # (server, method + path, Range)
         self.cut_after: int | None = None  # the next CDN GET sends this many bytes, then hangs up
         self.fail_next = 0  # the next N CDN GETs get a 503
+        # Misbehaving mirrors (issue 26.7): "endless" sends the file's bytes for ever; "huge" announces a
+        # Content-Length of 10^15 and does the same; "stall" never finishes the metadata answer's headers.
+        self.misbehave: str | None = None
+        self.sent = 0  # bytes the CDN wrote in its last GET
+        self.closed = threading.Event()
         self._lock = threading.Lock()
         self.hub = ThreadingHTTPServer(("127.0.0.1", 0), self._handler("hub"))
         self.cdn = ThreadingHTTPServer(("127.0.0.1", 0), self._handler("cdn"))
@@ -60,6 +65,7 @@ class FakeHub:
         return [r for r in self.requests if r[0] == "cdn" and r[1].startswith("GET")]
 
     def close(self) -> None:
+        self.closed.set()
         for server in (self.hub, self.cdn):
             server.shutdown()
             server.server_close()
@@ -87,6 +93,16 @@ class FakeHub:
                     self._blob(body)
 
             def _resolve(self) -> None:
+                if hub.misbehave == "stall":
+                    # A header byte every half second: no single read ever times out.
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                    while not hub.closed.wait(0.5):
+                        try:
+                            self.wfile.write(b"X")
+                            self.wfile.flush()
+                        except OSError:
+                            return
+                    return
                 expected = f"/{REPO}/resolve/main/{FILE}"
                 if self.path not in (expected, f"/{REPO}/resolve/{COMMIT}/{FILE}"):
                     self.send_response(404)
@@ -105,6 +121,21 @@ class FakeHub:
                 self.end_headers()
 
             def _blob(self, body: bool) -> None:
+                if hub.misbehave in ("endless", "huge") and body:
+                    self.send_response(200)
+                    if hub.misbehave == "huge":
+                        self.send_header("Content-Length", str(10**15))
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    hub.sent = 0
+                    while not hub.closed.is_set() and hub.sent < 10 * len(hub.data):
+                        try:
+                            self.wfile.write(hub.data)
+                        except OSError:
+                            return
+                        hub.sent += len(hub.data)
+                    self.close_connection = True
+                    return
                 with hub._lock:
                     cut, fail = None, False
                     if body and hub.cut_after is not None:
@@ -185,13 +216,8 @@ def test_good_download_lands_in_the_hugging_face_cache(hub, cache, monkeypatch):
 
 @pytest.mark.slow
 def test_interrupted_download_resumes_with_a_range_request(hub, cache, monkeypatch):
-    from huggingface_hub import constants
-
-    # Real models are hundreds of chunks long; at most the chunk in flight is lost when a transfer breaks.
-    monkeypatch.setattr(constants, "DOWNLOAD_CHUNK_SIZE", 4096)
     half = 25 * 4096
-    hub.cut_after = half  # the connection drops halfway...
-    hub.fail_next = 1  # ...and huggingface_hub's own retry is refused: this pull gives up
+    hub.cut_after = half  # the connection drops halfway: this pull gives up, keeping what arrived
     with pytest.raises(PullError, match="run the same command again"):
         pull(entry(), endpoint=hub.endpoint, progress=False)
     partial = cache / f"models--{REPO.replace('/', '--')}" / "blobs" / f"{SHA}.incomplete"
@@ -327,3 +353,26 @@ def test_local_model_accepts_a_catalogue_name(tmp_path, monkeypatch):
     assert settings.local_model == snapshot
     assert check_gguf(settings.local_model).name == spec.file  # the file's own name, not its blob hash
     assert make_settings(tmp_path / "index", local_model="/x/model.gguf").local_model == Path("/x/model.gguf")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["endless", "huge"])
+def test_a_mirror_sending_more_than_the_catalogue_size_is_cut_off(hub, cache, how):
+    hub.misbehave = how
+    with pytest.raises(PullError, match="larger than the catalogue") as failed:
+        pull(entry(), endpoint=hub.endpoint, progress=False, timeout_s=5)
+    assert "run the same command again to resume" not in str(failed.value)
+    blobs = cache / f"models--{REPO.replace('/', '--')}" / "blobs"
+    assert not any(blobs.iterdir()), "what cannot be resumed is removed"
+    assert pulled_path("tiny", cache) is None
+
+
+@pytest.mark.slow
+def test_a_metadata_answer_that_never_ends_times_out(hub, cache):
+    import time
+
+    hub.misbehave = "stall"
+    started = time.monotonic()
+    with pytest.raises(PullError, match="did not finish answering"):
+        pull(entry(), endpoint=hub.endpoint, progress=False, timeout_s=2)
+    assert time.monotonic() - started < 20

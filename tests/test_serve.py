@@ -135,11 +135,11 @@ def test_langchain_chat_openai_against_the_server(server):
 
 
 def test_auth_on_every_request(shared_bot):
-    settings = make_settings(shared_bot.settings.index_dir, api_key="s3cret-key", answer_mode="extractive")
+    settings = make_settings(shared_bot.settings.index_dir, api_key="s3cret-key-of-16-chars", answer_mode="extractive")
     with serving(shared_bot, settings=settings) as base_url:
         import openai
 
-        for wrong in ("not-needed", "s3cret-keyX"):
+        for wrong in ("not-needed", "s3cret-key-of-16-charsX"):
             with pytest.raises(openai.AuthenticationError):
                 openai_client(base_url, wrong).models.list()
             with pytest.raises(openai.AuthenticationError):
@@ -147,7 +147,7 @@ def test_auth_on_every_request(shared_bot):
                     model=MODEL_ID, messages=[{"role": "user", "content": GENEVA}]
                 )
         assert httpx.get(f"{base_url}/models").status_code == 401  # no header at all
-        good = openai_client(base_url, "s3cret-key")
+        good = openai_client(base_url, "s3cret-key-of-16-chars")
         assert [m.id for m in good.models.list().data] == [MODEL_ID]
         reply = good.chat.completions.create(model=MODEL_ID, messages=[{"role": "user", "content": GENEVA}])
         assert "[1]" in reply.choices[0].message.content

