@@ -125,7 +125,7 @@ def encode(model, kind: str, texts: list[str]) -> tuple[np.ndarray, list[tuple[n
     if kind in ("passages", "fused") and not (pooled and kind == "fused"):
         dense = np.atleast_2d(np.asarray(model.passage(list(texts)), dtype=np.float32))
     if pooled and kind in ("fused", "topics"):
-        one_pass, _, got = model.passages(list(texts), top_k=TOPIC_TOP_K)
+        one_pass, got = model.passages(list(texts), top_k=TOPIC_TOP_K)
         rows = [topic_sorted(idx, val) for idx, val in got]
         if kind == "fused":
             dense = one_pass

