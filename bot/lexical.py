@@ -1,8 +1,10 @@
-"""The lexical side of retrieval: Okapi BM25 over folded Vietnamese syllables.
+"""The lexical side of retrieval: Okapi BM25 over folded Vietnamese syllables and their pairs.
 
 An inverted index in numpy arrays, so a query costs time in its own terms'
 postings, not in the size of the corpus (rank_bm25 loops over every document
 per term). Persisted beside the Chroma index and loaded once at start-up.
+Adjacent syllables (bot.text.lexical_bigrams) are terms too, weighed at
+TUNING.retrieval.bigram_weight: a question's words, not only its syllables.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ import numpy as np
 from langchain_core.documents import Document
 
 from bot.casing import NameCounts
-from bot.text import lexical_tokens
+from bot.text import lexical_bigrams, lexical_tokens
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 
 
 @dataclass
@@ -48,13 +50,18 @@ class BM25Index:
     # away only the changed chunks' words instead of reading every chunk again.
     name_counts: NameCounts | None = None
 
+    @staticmethod
+    def _term_counts(text: str) -> tuple[Counter, int]:
+        """A chunk's terms (syllables and pairs) with their counts, and its length in syllables."""
+        tokens = lexical_tokens(text)
+        return Counter(tokens) + Counter(lexical_bigrams(text)), len(tokens)
+
     @classmethod
     def build(cls, docs: list[Document]) -> BM25Index:
         per_term: dict[str, tuple[list[int], list[int]]] = {}
         lengths = np.zeros(len(docs), dtype=np.float32)
         for i, doc in enumerate(docs):
-            counts = Counter(lexical_tokens(doc.page_content))
-            lengths[i] = sum(counts.values())
+            counts, lengths[i] = cls._term_counts(doc.page_content)
             for term, tf in counts.items():
                 idx, tfs = per_term.setdefault(term, ([], []))
                 idx.append(i)
@@ -102,8 +109,7 @@ class BM25Index:
         add_tfs: list[int] = []
         lengths = np.zeros(len(add), dtype=np.float32)
         for j, doc in enumerate(add):
-            tokens = Counter(lexical_tokens(doc.page_content))
-            lengths[j] = sum(tokens.values())
+            tokens, lengths[j] = self._term_counts(doc.page_content)
             for term, tf in tokens.items():
                 row = terms.setdefault(term, len(terms))
                 add_rows.append(row)
@@ -181,22 +187,32 @@ class BM25Index:
         df = len(self.postings(term)[0])
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
-    def scores(self, query: str, terms: Sequence[str] | None = None) -> np.ndarray:
-        """BM25 of every chunk; `terms`: the query's `lexical_tokens` when already read (bot.query.Query.terms)."""
+    def scores(
+        self, query: str, terms: Sequence[str] | None = None, pairs: Sequence[str] | None = None
+    ) -> np.ndarray:
+        """BM25 of every chunk; `terms`: the query's `lexical_tokens` when already read (bot.query.Query.terms),
+        `pairs`: its syllable pairs (default those of `query`), counting at TUNING.retrieval.bigram_weight."""
+        from bot.tuning import TUNING
+
         scores = np.zeros(len(self), dtype=np.float32)
         if not len(self):
             return scores
         avg = float(self.doc_len.mean()) or 1.0
-        for term, qtf in Counter(terms if terms is not None else lexical_tokens(query)).items():
+        weighted = [(t, 1.0) for t in (terms if terms is not None else lexical_tokens(query))]
+        weighted += [(t, TUNING.retrieval.bigram_weight) for t in (pairs if pairs is not None else lexical_bigrams(query))]
+        counts: Counter[tuple[str, float]] = Counter(weighted)
+        for (term, weight), qtf in counts.items():
             if term not in self.terms:
                 continue
             idx, tf = self.postings(term)
             norm = self.k1 * (1 - self.b + self.b * self.doc_len[idx] / avg)
-            scores[idx] += qtf * self.idf(term) * tf * (self.k1 + 1) / (tf + norm)
+            scores[idx] += weight * qtf * self.idf(term) * tf * (self.k1 + 1) / (tf + norm)
         return scores
 
-    def search(self, query: str, k: int, terms: Sequence[str] | None = None) -> list[tuple[Document, float]]:
-        scores = self.scores(query, terms)
+    def search(
+        self, query: str, k: int, terms: Sequence[str] | None = None, pairs: Sequence[str] | None = None
+    ) -> list[tuple[Document, float]]:
+        scores = self.scores(query, terms, pairs)
         if not len(scores):
             return []
         k = min(k, len(scores))

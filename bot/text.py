@@ -81,6 +81,21 @@ def lexical_tokens(text: str) -> list[str]:
     return out
 
 
+# Where a phrase ends for lexical_bigrams: sentence and clause punctuation, line ends.
+_CLAUSE = re.compile(r"[.,;:!?()\[\]\"“”…\n]+")
+
+
+def lexical_bigrams(text: str) -> list[str]:
+    """Adjacent folded syllables within a clause, as "a b": Vietnamese words are mostly two
+    syllables, and a folded syllable alone is often many words ("hoa kỳ" the US, "tây du ký"
+    a novel, share "ky"); a pair pins the word down."""
+    out: list[str] = []
+    for clause in _CLAUSE.split(normalize(text).lower()):
+        tokens = [_terms(t)[0] for t in _TOKEN.findall(clause)]
+        out.extend(f"{a} {b}" for a, b in zip(tokens, tokens[1:]))
+    return out
+
+
 @lru_cache(maxsize=500_000)
 def _terms(token: str) -> tuple[str, ...]:
     # A corpus has far fewer distinct tokens than tokens: folding each distinct

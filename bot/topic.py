@@ -73,6 +73,10 @@ class TopicOverlap:
             self.encoded += 1
             return topic_row(self._model, text)
 
+    def vector(self, text: str) -> np.ndarray:
+        """`text`'s topic vector as a dense array (a question's: encoded once, then cached)."""
+        return self._vector(text)
+
     def _vector(self, text: str, stored=None) -> np.ndarray:
         vec = self._cache.get(text)
         if vec is None and stored is not None:
@@ -89,7 +93,7 @@ class TopicOverlap:
     def best(self, question: str, passages: list[str], stored=None) -> float:
         """max over passages of (q·p)/(q·q): 1.0 means every latent term of q is matched.
 
-        `stored` (a bot.sentence_vectors.VectorStore) holds the passages'
+        `stored` (a bot.passage_vectors.VectorStore) holds the passages'
         vectors, written at ingest; only the question is encoded.
         """
         q = self._vector(question)

@@ -46,6 +46,12 @@ class Retrieval:
     # 0.78 / 0.78 / 0.76 against 0.90 and 0.80 at 0.3: kept.
     bm25_weight_vi: float = 1.2
     bm25_weight_en: float = 0.3
+    # The candidates ranked by the share of the question's sparse latent terms they hold
+    # (bot.topic), a third ranking: see topic_weight's measurement in bench/README.md.
+    topic_weight: float = 1.0
+    # BM25 counts a question's adjacent syllables found adjacent in a chunk (bot.text.lexical_bigrams)
+    # at this share of a syllable's weight: see bench/README.md.
+    bigram_weight: float = 1.0
 
     def bm25_weight(self, lang: str) -> float:
         return {"vi": self.bm25_weight_vi, "en": self.bm25_weight_en}.get(lang, 1.0)

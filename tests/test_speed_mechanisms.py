@@ -162,8 +162,9 @@ def test_an_older_index_falls_back_and_a_reingest_fills_in(seeded_settings):
     import sqlite3
 
     from bot.ingest import ingest
+    from bot.passage_vectors import vectors_path
     from bot.pipeline import Bot
-    from bot.sentence_vectors import forget_stores, vectors_path
+    from bot.sentence_vectors import forget_stores
 
     forget_stores()
     with sqlite3.connect(vectors_path(seeded_settings.index_dir)) as db:
