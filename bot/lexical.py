@@ -22,9 +22,9 @@ import numpy as np
 from langchain_core.documents import Document
 
 from bot.casing import NameCounts
-from bot.text import lexical_bigrams, lexical_tokens
+from bot.text import lexical_bigrams, lexical_terms, lexical_tokens
 
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 
 
 @dataclass
@@ -53,8 +53,10 @@ class BM25Index:
     @staticmethod
     def _term_counts(text: str) -> tuple[Counter, int]:
         """A chunk's terms (syllables and pairs) with their counts, and its length in syllables."""
-        tokens = lexical_tokens(text)
-        return Counter(tokens) + Counter(lexical_bigrams(text)), len(tokens)
+        tokens, pairs = lexical_terms(text)
+        counts = Counter(tokens)
+        counts.update(pairs)
+        return counts, len(tokens)
 
     @classmethod
     def build(cls, docs: list[Document]) -> BM25Index:

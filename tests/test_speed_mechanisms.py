@@ -42,6 +42,7 @@ def _equivalent(a: BM25Index, b: BM25Index) -> None:
         assert a.doc_len[pos_a[id_]] == b.doc_len[pos_b[id_]]
         assert a.texts[pos_a[id_]] == b.texts[pos_b[id_]]
         assert a.metadatas[pos_a[id_]] == b.metadatas[pos_b[id_]]
+    assert a.name_counts == b.name_counts and a.name_forms == b.name_forms
 
 
 def _random_docs(n: int, start: int = 0, seed: int = 1) -> list[Document]:
@@ -316,6 +317,20 @@ def test_bm25_update_equals_a_full_rebuild():
         b = {d.id: s for d, s in rebuilt.search(query, 400)}
         assert a.keys() == b.keys()
         assert all(abs(a[k] - b[k]) < 1e-5 for k in a)
+
+
+def test_bm25_ranks_a_word_above_its_syllables_apart():
+    docs = [
+        Document(id="novel", page_content="Tây Du Ký là một bộ phim, Hoa và Kỳ đóng vai chính ở Đại Tây."),
+        Document(id="carrier", page_content="Tàu sân bay của Hoa Kỳ tới Đại Tây Dương."),
+        Document(id="other", page_content="Một bài báo khác về giá vàng hôm nay."),
+    ]
+    index = BM25Index.build(docs)
+    assert "hoa ky" in index and "dai tay" in index and "phim hoa" not in index  # not across a comma
+    ranked = [d.id for d, _ in index.search("tàu của Hoa Kỳ ở Đại Tây Dương", 3)]
+    assert ranked[0] == "carrier"
+    unpaired = [d.id for d, _ in index.search("hoa ky tay", 3, pairs=[])]
+    assert unpaired[0] == "novel"  # by syllables alone, the novel holds more of them
 
 
 def test_bm25_update_drops_terms_no_chunk_holds():
