@@ -324,7 +324,7 @@ def section_bm25(t: Table, work: Path, size: int) -> None:
 
 def section_quality(t: Table, work: Path, index_dir: Path) -> None:
     t.section("quality: bot eval (extractive), stored sentence vectors vs encoded at question time")
-    from bot.sentence_vectors import FILE_NAME
+    from bot.passage_vectors import FILE_NAME
 
     out: dict = {}
     copy = work / "seeds-no-vectors"

@@ -3,10 +3,11 @@
     python -m bench.run                 # full: ~1000 articles embedded, 1k/10k/100k-chunk tiers
     python -m bench.run --quick         # ~40 articles, 1k/10k tiers, fewer questions
     python -m bench.run --sizes 1000,10000 --articles 300
+    python -m bench.run --corpus ../shared/corpora/vnnews/articles --skip ingest,tiers,llm,ui   # a real archive
 
 The entry point only: it parses the flags, runs the sections in order and
 writes the table and bench/results.json. Each section lives in the module of
-what it measures: `ingest` (bench/ingest.py), `tiers` (bench/tiers.py, with
+what it measures: `ingest` (bench/ingest.py), `archive` (bench/archive.py), `tiers` (bench/tiers.py, with
 bench/bm25.py, bench/query.py and bench/startup.py), `seeds`
 (bench/query.py), `llm` (bench/llm.py), `ui` (bench/ui.py); the table and the
 CPU meter are in bench/report.py, the shared helpers in bench/common.py.
@@ -26,7 +27,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.archive import bench_archive
 from bench.common import release_embedded_chroma
+from bench.corpus import write_corpus
 from bench.ingest import bench_ingest, child_ingest
 from bench.llm import bench_llm
 from bench.query import bench_seeds, seeds_only_index
@@ -57,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", help="Chunk counts of the retrieval tiers (default 1000,10000,100000; quick 1000,10000).")
     parser.add_argument("--articles", type=int, help="Articles embedded for real (default 1000; quick 40).")
     parser.add_argument("--questions", type=int, help="Questions per latency figure (default 30; quick 10).")
-    parser.add_argument("--skip", default="", help="Comma-separated sections to skip: ingest,tiers,seeds,llm,ui.")
+    parser.add_argument("--skip", default="", help="Comma-separated sections to skip: ingest,archive,tiers,seeds,llm,ui.")
+    parser.add_argument("--corpus", type=Path, help="A folder of real articles for the archive section, indexed "
+                        "with seeds/ (default: --articles synthetic ones, bench/corpus.py).")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--keep", type=Path, help="Work in this folder and keep it (default: a temp folder, removed). "
                         "With --skip ingest, the tiers reuse the ingest index kept there by an earlier run.")
@@ -87,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         command="python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:]),
         machine={"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
                  "loadavg_start": os.getloadavg()},
-        config={"sizes": sizes, "articles": n_articles, "questions": n_questions, "noise": NOISE},
+        config={"sizes": sizes, "articles": n_articles, "questions": n_questions, "noise": NOISE,
+                "corpus": str(args.corpus) if args.corpus else None},
     )
     started = time.perf_counter()
     print(f"bench: code {rep.data['code']}", flush=True)
@@ -101,6 +107,15 @@ def main(argv: list[str] | None = None) -> int:
             rep.note(f"ingestion skipped: the tiers reuse the index kept in {kept} by an earlier run")
         elif "ingest" not in skip or "tiers" not in skip:
             ingest_index = bench_ingest(rep, work, n_articles)
+        if "archive" not in skip:
+            corpus, label = args.corpus, f"{args.corpus} (real articles)"
+            if corpus is None:
+                corpus, label = work / "corpus", f"{n_articles} synthetic articles (bench/corpus.py)"
+                if not corpus.is_dir():
+                    write_corpus(corpus, n_articles)
+            elif not corpus.is_dir():
+                raise SystemExit(f"--corpus {corpus}: no such folder")
+            bench_archive(rep, work, corpus.absolute(), label, n_questions)
         if "tiers" not in skip:
             bench_tiers(rep, work, sizes, ingest_index, n_questions, cli_runs)
         if "seeds" not in skip:

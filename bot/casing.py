@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from bot.lexicon import STOPWORDS, TITLES
 from bot.text import fold, sentences
@@ -25,28 +26,62 @@ MIN_SEEN = 2
 _WORD = re.compile(r"\w+")
 
 
+@dataclass
+class NameCounts:
+    """How often the articles write each folded word inside a sentence, how often with a
+    capital, and how: kept beside BM25 (bot.lexical) and updated as articles come and go,
+    so that one new article does not read every chunk again."""
+
+    seen: Counter[str] = field(default_factory=Counter)
+    capitalised: Counter[str] = field(default_factory=Counter)
+    written: dict[str, Counter[str]] = field(default_factory=dict)  # folded word -> its capitalised spellings
+
+    @classmethod
+    def of(cls, texts: Iterable[str]) -> NameCounts:
+        counts = cls()
+        folded: dict[str, str] = {}  # a corpus repeats its words: each folded once
+        for text in texts:
+            for span in sentences(text):
+                for i, m in enumerate(_WORD.finditer(span.text)):
+                    word = m.group(0)
+                    if i == 0 or word[0].isdigit():
+                        continue
+                    key = folded.get(word)
+                    if key is None:
+                        key = folded[word] = fold(word)
+                    counts.seen[key] += 1
+                    if word[0].isupper():
+                        counts.capitalised[key] += 1
+                        counts.written.setdefault(key, Counter())[word] += 1
+        return counts
+
+    def changed(self, removed: NameCounts, added: NameCounts) -> NameCounts:
+        """These counts less `removed`'s, plus `added`'s."""
+        written = {k: Counter(v) for k, v in self.written.items()}
+        for key, forms in removed.written.items():
+            written[key] = written.get(key, Counter()) - forms
+        for key, forms in added.written.items():
+            written[key] = written.get(key, Counter()) + forms
+        return NameCounts(
+            seen=self.seen - removed.seen + added.seen,
+            capitalised=self.capitalised - removed.capitalised + added.capitalised,
+            written={k: v for k, v in written.items() if v},
+        )
+
+    def forms(self) -> dict[str, str]:
+        """{folded word: how the articles write it ("Geneva", "NATO")} for the words they write as names."""
+        return {
+            # The spelling they use most (the first seen of equals).
+            key: self.written[key].most_common(1)[0][0]
+            for key, n in self.capitalised.items()
+            # Titles ("Tổng thống") are capitalised too, but name no one; one letter names nothing.
+            if n >= MIN_SEEN and n >= MIN_SHARE * self.seen[key] and key not in STOPWORDS | TITLES and len(key) > 1
+        }
+
+
 def name_forms(texts: Iterable[str]) -> dict[str, str]:
     """{folded word: how the articles write it ("Geneva", "NATO")} for the words they write as names."""
-    capitalised: Counter[str] = Counter()
-    seen: Counter[str] = Counter()
-    forms: dict[str, str] = {}
-    for text in texts:
-        for span in sentences(text):
-            for i, m in enumerate(_WORD.finditer(span.text)):
-                word = m.group(0)
-                if i == 0 or word[0].isdigit():
-                    continue
-                key = fold(word)
-                seen[key] += 1
-                if word[0].isupper():
-                    capitalised[key] += 1
-                    forms.setdefault(key, word)
-    return {
-        key: forms[key]
-        for key, n in capitalised.items()
-        # Titles ("Tổng thống") are capitalised too, but name no one; one letter names nothing.
-        if n >= MIN_SEEN and n >= MIN_SHARE * seen[key] and key not in STOPWORDS | TITLES and len(key) > 1
-    }
+    return NameCounts.of(texts).forms()
 
 
 def typed_uncased(question: str) -> bool:

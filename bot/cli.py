@@ -85,43 +85,37 @@ def ingest(paths: tuple[Path, ...], sync: bool, rebuild: bool, quiet: bool) -> N
 
     A name starting with '-' goes after `--`:  bot ingest -- -notes.txt
     """
-    from tqdm import tqdm
-
     from bot.disk import DiskFull
     from bot.index_dir import IndexFolderError
     from bot.ingest import IngestStopped, NothingToIndex
     from bot.ingest import ingest as run_ingest
+    from bot.progress import ProgressBars
     from bot.store import IndexUnavailable, store_label
 
     settings = get_settings()
     paths = paths or (settings.data_dir,)
-    bar = None if quiet else tqdm(total=0, unit="file", desc="ingest", file=sys.stderr)
-
-    def progress(name: str, done: int, total: int) -> None:
-        if bar is not None:
-            bar.total = total
-            bar.n = done
-            bar.set_postfix_str(printable(name[:40]))
-            bar.refresh()
-
+    bars = None if quiet else ProgressBars()
     stopped: IngestStopped | None = None
     try:
-        report = run_ingest(list(paths), settings, sync=sync, rebuild=rebuild, progress=progress)
+        report = run_ingest(list(paths), settings, sync=sync, rebuild=rebuild, progress=bars)
     except IngestStopped as exc:
         stopped, report = exc, exc.report  # still say what was done before the store went away
     except (FileNotFoundError, IndexUnavailable, IndexFolderError, NothingToIndex, DiskFull) as exc:
-        if bar is not None:
-            bar.close()
+        if bars is not None:
+            bars.close()
         kept = " Nothing was changed: the index is as it was." if isinstance(exc, FileNotFoundError) else ""
         _fail(printable(str(exc)) + kept)
     finally:
-        if bar is not None:
-            bar.close()
+        if bars is not None:
+            bars.close()
     for name, reason in report.failed:
         click.echo(f"skipped {printable(name)}: {printable(reason)}", err=True)
     click.echo(printable(report.summary(), lines=True))
     if stopped is not None:
         _fail(str(stopped))
+    if report.chunks_added:
+        click.echo(f"engine: {report.encoder}")
+        click.echo(f"answering after {report.searchable_s:.0f} s; every vector stored after {report.vectors_s:.0f} s")
     # Where it went: a relative BOT_INDEX_DIR lands in the current folder.
     click.echo(f"index: {printable(store_label(settings.model_copy(update={'index_dir': settings.index_dir.absolute()})))}")
 

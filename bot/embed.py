@@ -67,6 +67,9 @@ _shared: dict[str, Embeddings] = {}
 
 def make_embeddings(settings: Settings) -> Embeddings:
     """One embedder per process and provider: loading it is the slow part."""
+    from bot.e5 import use_native
+
+    use_native(settings.native_encoder)  # before the engine first loads (here or for the topic check)
     key = settings.embeddings
     if key not in _shared:
         if key == "openai":

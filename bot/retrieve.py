@@ -3,7 +3,12 @@
 Dense search is what lets an English question find a Vietnamese passage;
 BM25 pins down names, dates and numbers, and questions typed without
 diacritics. Reciprocal rank fusion needs no score calibration between the two,
-which matters because e5 similarities sit in a narrow band.
+which matters because e5 similarities sit in a narrow band. The two sides'
+candidates are also ranked by how much of the question's sparse "latent
+terms" (bot.topic) each holds, from the vectors stored at ingest: a third
+ranking in the fusion, which keeps the passages about what the question is
+about ahead of the many that merely share its words once an archive of other
+news is mixed in.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from bot.lexical import BM25Index
 from bot.query import Query, as_query
 from bot.settings import RetrieverKind, Settings
 from bot.store import IndexUnavailable, all_chunks, fresh_client, store_label, vector_store
+from bot.text import lexical_bigrams
 from bot.tuning import TUNING
 
 POOLS_KEPT = 16  # candidate pools a retriever keeps for a deeper look (bot.pipeline)
@@ -40,11 +46,17 @@ class Hit:
     bm25_rank: int | None = None
     dense_sim: float | None = None
     bm25_score: float | None = None
-    sparse_rank: int | None = None  # among the pooled candidates, by sparse latent terms (bot.topic.TopicRanker)
+    sparse_rank: int | None = None  # among the pooled candidates, by sparse latent terms (HybridRetriever.topic_ranking)
 
     @property
     def source(self) -> str:
         return self.doc.metadata.get("source", "")
+
+
+def query_pairs(query: Query) -> list[str]:
+    """The question's syllable pairs for BM25: its own, and those of its Vietnamese phrases (English)."""
+    glossed = [f"{a} {b}" for word in query.glossed for phrase in word for a, b in zip(phrase, phrase[1:])]
+    return lexical_bigrams(query.text) + list(dict.fromkeys(glossed))
 
 
 def reciprocal_rank_fusion(
@@ -64,10 +76,12 @@ class HybridRetriever(BaseRetriever):
 
     store: Chroma
     lexical: BM25Index
-    topics: object | None = None  # bot.topic.TopicRanker: ranks the pool by sparse latent terms (hybrid only)
     kind: RetrieverKind = "hybrid"
     k: int = 5
     fetch_k: int = 30
+
+    # The index's stored passage vectors (bot.passage_vectors), for the topic ranking (hybrid only).
+    vectors: object | None = None
 
     # The candidate pools of the last few searches: the deeper look of a
     # question (bot.pipeline) re-ranks its pool instead of searching again.
@@ -87,7 +101,7 @@ class HybridRetriever(BaseRetriever):
             found = self.store.similarity_search_by_vector_with_relevance_scores(vector, k=fetch)
             dense = [(d, 1.0 - dist) for d, dist in found]
         if kind in ("hybrid", "bm25"):
-            lexical = self.lexical.search(query.text, fetch, terms=query.search_terms)
+            lexical = self.lexical.search(query.text, fetch, terms=query.search_terms, pairs=query_pairs(query))
         return dense, lexical
 
     def search(
@@ -134,14 +148,10 @@ class HybridRetriever(BaseRetriever):
         if kind == "hybrid":
             rankings = [[d.id for d, _ in dense], [d.id for d, _ in lexical]]
             weights = [1.0, TUNING.retrieval.bm25_weight(query.lang)]
-            if self.topics is not None:
-                # The pool's third ranking: the question's sparse latent terms (cross-lingual).
-                pooled = list(hits.values())
-                ranked = self.topics.rank(query.text, [h.doc.page_content for h in pooled])
-                for rank, (i, _) in enumerate(ranked, start=1):
-                    pooled[i].sparse_rank = rank
-                rankings.append([pooled[i].doc.id for i, _ in ranked])
-                weights.append(TUNING.retrieval.sparse_weight)
+            topical = self.topic_ranking(query, list(hits.values()))
+            if topical:
+                rankings.append(topical)
+                weights.append(TUNING.retrieval.topic_weight)
             fused = reciprocal_rank_fusion(rankings, weights=weights)
         else:
             fused = reciprocal_rank_fusion([[d.id for d, _ in (dense or lexical)]])
@@ -149,6 +159,25 @@ class HybridRetriever(BaseRetriever):
             hit.score = fused.get(key, 0.0)
         ranked = sorted(hits.values(), key=lambda h: (-h.score, h.dense_rank or fetch + 1))
         return ranked[:k]
+
+    def topic_ranking(self, query: Query, hits: list[Hit]) -> list[str]:
+        """The candidates' ids by the share of the question's latent terms each holds, best first;
+        empty unless every candidate's topic vector is stored (an ingest still storing them, or
+        BOT_INGEST_TOPICS=0: the question is ranked by the two sides alone, not by a part of them)."""
+        if self.vectors is None or not hits:
+            return []
+        rows = self.vectors.get_topic_rows([h.doc.page_content for h in hits])
+        if any(row is None for row in rows):
+            return []
+        from bot.topic import topic_overlap
+
+        q = topic_overlap().vector(query.text)
+        scores = {h.doc.id: float(q[idx] @ val) for h, (idx, val) in zip(hits, rows)}
+        ranked = sorted(scores, key=lambda key: -scores[key])
+        ranks = {key: rank for rank, key in enumerate(ranked, start=1)}
+        for h in hits:
+            h.sparse_rank = ranks[h.doc.id]
+        return ranked
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
         docs = []
@@ -181,12 +210,10 @@ def open_retriever(
         raise IndexUnavailable(
             f"The index ({store_label(settings)}) is empty. Add articles with `bot ingest {settings.data_dir}`."
         )
-    lexical = BM25Index.load(lexical_path(settings))
     from bot.embed import embedder_name
-    from bot.sentence_vectors import open_store
-    from bot.topic import TopicRanker
+    from bot.passage_vectors import open_store
 
-    vectors = open_store(settings.index_dir, embedder_name(settings))
+    lexical = BM25Index.load(lexical_path(settings))
     if lexical is None or len(lexical) != count:
         # Missing, old or out of step with Chroma (e.g. another machine ingested
         # into the server): rebuild from the store once, and keep it.
@@ -197,7 +224,7 @@ def open_retriever(
     return HybridRetriever(
         store=store,
         lexical=lexical,
-        topics=TopicRanker(vectors) if vectors is not None else None,
+        vectors=open_store(settings.store_dir, embedder_name(settings)),
         kind=kind or settings.retriever,
         k=settings.top_k,
     )

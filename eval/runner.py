@@ -41,21 +41,15 @@ def _say(text: str) -> None:
 
 
 def _ingest_seeds(settings: Settings) -> None:
-    from tqdm import tqdm
-
     from bot.ingest import ingest
+    from bot.progress import ProgressBars
 
     _say(f"The index is empty or missing: indexing {settings.data_dir} first (a one-off).")
-    bar = tqdm(total=0, unit="file", desc="ingest", file=sys.stderr)
-
-    def progress(name: str, done: int, total: int) -> None:
-        bar.total, bar.n = total, done
-        bar.refresh()
-
+    bars = ProgressBars()
     try:
-        report = ingest([settings.data_dir], settings, progress=progress)
+        report = ingest([settings.data_dir], settings, progress=bars)
     finally:
-        bar.close()
+        bars.close()
     for name, reason in report.failed:
         _say(f"skipped {name}: {reason}")
     _say(report.summary())

@@ -48,3 +48,14 @@ def test_a_hyphenated_name_is_found_as_the_text_writes_it():
     text = " hoi dong nato-nga ngay 12/1 "
     assert anchor_found(("nato", "nga"), text, set(text.split()), "vi")
     assert ("nato", "nga") in anchors(truecase("cuoc hop hoi dong nato-nga keo dai may tieng?", {"nato": "NATO", "nga": "Nga"}))
+
+
+def test_name_counts_follow_the_chunks_that_come_and_go():
+    from bot.casing import NameCounts, name_forms
+
+    texts = ["Ông Lavrov gặp ông Blinken ở Geneva.", "Hôm nay ông Lavrov nói với NATO.", "Cuộc họp ở Geneva kết thúc.",
+             "Ở geneva trời mưa và Ông đi bộ."]
+    counts = NameCounts.of(texts[:2])
+    changed = counts.changed(NameCounts.of(texts[:1]), NameCounts.of(texts[2:]))
+    assert changed == NameCounts.of(texts[1:])  # taking one chunk out and two in = counting the rest anew
+    assert changed.forms() == name_forms(texts[1:])

@@ -190,8 +190,8 @@ def test_ingest_stopped_keeps_the_report(chroma_server, tmp_path):
     corpus = _small_corpus(tmp_path / "corpus", 3)
     settings = make_settings(tmp_path / "idx", chroma_host="127.0.0.1", chroma_port=port)
 
-    def progress(name: str, done: int, total: int) -> None:
-        if done == 1 and proc.poll() is None:
+    def progress(p) -> None:
+        if p.stage == "index" and p.done == 1 and proc.poll() is None:
             _kill(proc)
 
     with pytest.raises(IngestStopped, match="Cannot reach the Chroma server") as caught:

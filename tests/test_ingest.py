@@ -126,3 +126,22 @@ def test_missing_path_is_a_clear_error(tmp_path):
 
     with pytest.raises(FileNotFoundError, match="No such file"):
         load_articles([Path(tmp_path / "nope")])
+
+
+@pytest.mark.slow
+def test_a_long_article_reingested_unchanged_embeds_nothing(tmp_path):
+    """More chunks than one indexing batch of 32. (Indexed in batches of 32, incremental cleanup
+    after the first batch deleted the later chunks, not yet seen again, and the second batch
+    embedded them anew: 11 of this article's 43 chunks at every re-ingest.)"""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    lines = [f"Đoạn {i}: hội nghị lần thứ {i} bàn về quy hoạch giao thông, y tế và giáo dục của tỉnh số {i}. "
+             f"Các đại biểu thống nhất {i + 2} nội dung và hẹn gặp lại sau {i % 7 + 1} tháng." for i in range(130)]
+    (corpus / "long.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    settings = make_settings(tmp_path / "index")
+    first = ingest([corpus], settings)
+    assert first.chunks_added > 40
+    again = ingest([corpus], settings)
+    assert again.files_unchanged == ["long.txt"] and again.chunks_added == again.chunks_deleted == 0
+    assert again.chunks_skipped == first.chunks_added and not any(again.encoded.values())
+    assert _count(settings) == first.chunks_total

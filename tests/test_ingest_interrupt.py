@@ -205,3 +205,43 @@ def test_changed_file_replaces_its_chunks(resumed, corpus, tmp_path):
     lexical = BM25Index.load(lexical_path(settings))
     assert len(lexical) == sum(map(len, stored.values()))
     assert (articles_dir(settings) / changed.name).read_text(encoding="utf-8") == changed.read_text(encoding="utf-8")
+
+
+def test_killed_while_storing_sentence_vectors_answers_and_resumes(corpus, tmp_path):
+    """Killed (with its workers) once the index answers, before every sentence vector is stored:
+    questions are answered, and the next run stores the rest without embedding a chunk."""
+    from bot.sentence_vectors import evidence_sentences, forget_stores, open_store
+
+    index_dir = tmp_path / "index"
+    index_dir.mkdir()
+    proc = subprocess.Popen(
+        [*BOT, "ingest", str(corpus)], env=_env(index_dir), cwd=tmp_path,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    try:
+        for line in proc.stderr:  # the progress bars, then this line when phase 2 starts
+            if line.startswith("The index answers questions now"):
+                os.killpg(proc.pid, signal.SIGKILL)
+                break
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+
+    settings = make_settings(index_dir, data_dir=corpus)
+    expected = expected_chunks(corpus, settings)
+    assert len(BM25Index.load(lexical_path(settings))) == sum(len(v) for v in expected.values())
+    retriever = open_retriever(settings)
+    first = sorted(corpus.glob("*.txt"))[0]
+    title = first.read_text(encoding="utf-8").splitlines()[0]
+    for mode in ("bm25", "hybrid"):
+        assert retriever.search(title, k=3, kind=mode)[0].source == first.name
+    store = open_store(settings.store_dir, make_embeddings(settings).name)
+    sentences = [s for texts in expected.values() for t in texts for s in evidence_sentences(t)]
+    assert store.missing_dense(sentences)  # phase 2 did not finish
+
+    forget_stores()
+    out = run_ingest(index_dir, str(corpus))
+    assert "0 embedded" in out.stdout and f"{N_ARTICLES} unchanged" in out.stdout
+    assert open_store(settings.store_dir, make_embeddings(settings).name).missing_dense(sentences) == []

