@@ -103,7 +103,7 @@ def ingest(
     """
     report = IngestReport()
     claim(settings)
-    loaded = load_articles(paths, settings.max_file_bytes)
+    loaded = load_articles(paths, settings.max_file_bytes, settings.max_document_bytes)
     report.failed.extend(loaded.skipped)
     report.files_total = len(loaded.articles)
 
