@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 
 from bot.formats.base import Extracted
 from bot.formats.meta import ArticleMeta
@@ -27,7 +28,7 @@ def read_pdf(raw: bytes) -> Extracted:
                 reader.decrypt("")  # "protected" only against editing: readable without a password
             except Exception:  # noqa: BLE001
                 raise ValueError("the PDF is encrypted; save an unprotected copy") from None
-        pages = [(page.extract_text() or "").strip() for page in reader.pages]
+        pages = [unwrap(page.extract_text() or "") for page in reader.pages]
         info = reader.metadata or {}
         title = str(info.get("/Title") or "").strip()
         author = str(info.get("/Author") or "").strip()
@@ -46,6 +47,35 @@ def read_pdf(raw: bytes) -> Extracted:
     first = next((line.strip() for line in text.splitlines() if line.strip()), "")
     return Extracted(text, ArticleMeta(title=_title(title, first), date=dateline(pages[0] if pages else ""),
                                         author=author))
+
+
+# A line that ends a sentence or a heading: its line break is the text's own.
+_ENDS = re.compile(r"[.!?:;…\"”»)\]]$")
+WRAPPED_WIDTH = 0.6  # a line at least this share of the page's longest line ran into the margin
+
+
+def unwrap(page: str) -> str:
+    """The page's text with the lines the layout wrapped joined again.
+
+    pypdf returns a PDF's text line by line as laid out, so a sentence wrapped at
+    the margin would reach the chunker and the sentence splitter as two. A line
+    that ends no sentence joins the next when it ran (nearly) the full width or
+    the next goes on in lower case (a wrapped headline); a short line, or one
+    ending a sentence, ends its paragraph.
+    """
+    lines = [" ".join(line.split()) for line in page.splitlines()]
+    width = max((len(line) for line in lines), default=0)
+    out: list[str] = []
+    for line in lines:
+        if not line:
+            out.append("")
+        elif out and out[-1] and not _ENDS.search(out[-1]) and (
+            len(out[-1]) >= WRAPPED_WIDTH * width or line[0].islower()
+        ):
+            out[-1] = f"{out[-1]} {line}"
+        else:
+            out.append(line)
+    return "\n".join(line for line in out if line)
 
 
 def _title(stated: str, first_line: str) -> str:
