@@ -28,10 +28,10 @@ body { font-family: "Noto Sans", "DejaVu Sans", "Segoe UI", sans-serif; margin: 
 h1 { font-size: 1.4rem; margin: 0 0 .3rem; } h2 { font-size: 1.15rem; margin: 1.6rem 0 .6rem; border-bottom: 1px solid #e2e8f0; }
 .meta { color: #4a5568; font-size: .9rem; }
 .cards { display: flex; flex-wrap: wrap; gap: 1rem; }
-.card { border: 1px solid #e2e8f0; border-radius: 8px; padding: .7rem .9rem; width: 330px; }
+.card { border: 1px solid #e2e8f0; border-radius: 8px; padding: .7rem .9rem; width: 400px; }
 .card h3 { font-size: 1rem; margin: 0 0 .4rem; } .card .n { color: #718096; font-weight: normal; font-size: .85rem; }
 .card h4 { font-size: .8rem; text-transform: uppercase; letter-spacing: .04em; color: #718096; margin: .6rem 0 .2rem; }
-.row { display: grid; grid-template-columns: 120px 1fr 44px 70px; gap: .4rem; align-items: center; font-size: .82rem; }
+.row { display: grid; grid-template-columns: 165px 1fr 56px 64px; gap: .4rem; align-items: center; font-size: .82rem; }
 .bar { background: #edf2f7; height: 10px; border-radius: 5px; overflow: hidden; }
 .bar span { display: block; height: 100%; background: #d97706; }
 .bar.lower span { background: #c53030; } .bar.time span { background: #4a5568; }
@@ -66,7 +66,7 @@ def _bar_row(key: str, group: Mapping, before: Mapping | None, scale: float | No
     return (
         f'<div class="row"><span title="{html.escape(key)}">{html.escape(label)}</span>'
         f'<div class="bar {kind}"><span style="width:{width * 100:.1f}%"></span></div>'
-        f'<span class="value">{shown}</span>{_change((before or {}).get(key), value, key)}</div>'
+        f'<span class="value">{shown}</span>{_change(before.get(key), value, key) if before is not None else ""}</div>'
     )
 
 
@@ -104,7 +104,8 @@ def _card(name: str, group: Mapping, before: Mapping | None, latency_scale: floa
         ("Latency", "".join(_bar_row(k, group, before, latency_scale) for k in LATENCY)),
     ]
     body = "".join(f"<h4>{title}</h4>{rows}" for title, rows in sections if rows)
-    n = f'{group.get("n")} questions ({group.get("n_answerable", 0)} answerable)'
+    count = group.get("n")
+    n = f'{count} question{"s" if count != 1 else ""} ({group.get("n_answerable", 0)} answerable)'
     return f'<div class="card"><h3>{html.escape(name)} <span class="n">{n}</span></h3>{body}</div>'
 
 

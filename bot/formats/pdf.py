@@ -66,15 +66,17 @@ def unwrap(page: str) -> str:
     lines = [" ".join(line.split()) for line in page.splitlines()]
     width = max((len(line) for line in lines), default=0)
     out: list[str] = []
+    previous = ""  # the last line as laid out (out[-1] may hold several joined)
     for line in lines:
         if not line:
             out.append("")
-        elif out and out[-1] and not _ENDS.search(out[-1]) and (
-            len(out[-1]) >= WRAPPED_WIDTH * width or line[0].islower()
+        elif out and out[-1] and not _ENDS.search(previous) and (
+            len(previous) >= WRAPPED_WIDTH * width or line[0].islower()
         ):
             out[-1] = f"{out[-1]} {line}"
         else:
             out.append(line)
+        previous = line
     return "\n".join(line for line in out if line)
 
 

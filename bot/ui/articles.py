@@ -181,12 +181,19 @@ class ArticlesHandlers:
         return text, gr.Row(visible=False), *self.view()
 
 
+# Browsers send a file name in multipart/form-data with these three escaped (the HTML standard's
+# form encoding): the name the reader's file really has is the one with them back.
+_FORM_ESCAPES = {"%22": '"', "%0A": "\n", "%0D": "\r"}
+
+
 def _upload(file) -> tuple[str, Path] | None:
     """(the reader's file name, where gradio put its bytes) for one uploaded file."""
     if file is None:
         return None
     path = Path(getattr(file, "name", None) or getattr(file, "path", None) or str(file))
     original = getattr(file, "orig_name", None) or path.name
+    for escaped, char in _FORM_ESCAPES.items():
+        original = original.replace(escaped, char).replace(escaped.lower(), char)
     return original, path
 
 

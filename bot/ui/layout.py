@@ -57,21 +57,21 @@ def build_app(bot: Bot, *, serial_llm: bool | None = None) -> gr.Blocks:
             return f"<h1>{html.escape(TITLE)}</h1><p>{html.escape(corpus_line(settings))}</p>"
 
         header = gr.HTML(heading() + h.badge(h.modes[0]), elem_id="header")
-        with gr.Sidebar(label="Chats", open=True, elem_id="chats", width=300):
-            new_chat = gr.Button("+ New chat", elem_id="new-chat", size="sm")
-            chat_list = gr.Radio(choices=[], value=None, label="Saved chats", elem_id="chat-list")
-            with gr.Accordion("Rename or delete this chat", open=False, elem_id="chat-manage"):
-                new_title = gr.Textbox(show_label=False, placeholder="A new name", elem_id="chat-title")
-                with gr.Row():
-                    rename = gr.Button("Rename", size="sm", elem_id="chat-rename")
-                    ask_delete = gr.Button("Delete…", size="sm", variant="stop", elem_id="chat-delete")
-                with gr.Row(visible=False, elem_id="chat-delete-confirm") as delete_confirm:
-                    gr.Markdown("Delete this chat for good?")
-                    do_delete = gr.Button("Yes, delete", size="sm", variant="stop", elem_id="chat-delete-yes")
-                    no_delete = gr.Button("Keep it", size="sm", elem_id="chat-delete-no")
-            chats_status = gr.Markdown(elem_id="chats-status")
         with gr.Tabs(elem_id="tabs"):
             with gr.Tab("Chat", id="chat-tab", elem_id="chat-tab"), gr.Row(equal_height=False):
+                with gr.Column(scale=1, min_width=220, elem_id="chats"):
+                    new_chat = gr.Button("+ New chat", elem_id="new-chat", size="sm")
+                    chat_list = gr.Radio(choices=[], value=None, label="Saved chats", elem_id="chat-list")
+                    with gr.Accordion("Rename or delete this chat", open=False, elem_id="chat-manage"):
+                        new_title = gr.Textbox(show_label=False, placeholder="A new name", elem_id="chat-title")
+                        with gr.Row():
+                            rename = gr.Button("Rename", size="sm", elem_id="chat-rename")
+                            ask_delete = gr.Button("Delete…", size="sm", variant="stop", elem_id="chat-delete")
+                        with gr.Row(visible=False, elem_id="chat-delete-confirm") as delete_confirm:
+                            gr.Markdown("Delete this chat for good?")
+                            do_delete = gr.Button("Yes, delete", size="sm", variant="stop", elem_id="chat-delete-yes")
+                            no_delete = gr.Button("Keep it", size="sm", elem_id="chat-delete-no")
+                    chats_status = gr.Markdown(elem_id="chats-status")
                 with gr.Column(scale=3, min_width=320):
                     chatbot = gr.Chatbot(
                         elem_id="chat",

@@ -45,12 +45,12 @@ def clean_name(name: str) -> str:
     """
     name = unicodedata.normalize("NFC", str(name or ""))
     name = re.sub(r"[\x00-\x1f\x7f]+", " ", name).replace("/", "_").replace("\\", "_")
-    name = " ".join(name.split()).lstrip(".").strip()
+    name = " ".join(name.split())
     stem, dot, suffix = name.rpartition(".")
     if not dot:
         stem, suffix = name, ""
-    suffix = f".{suffix.lower()}" if dot else ""
-    stem = stem.strip() or "article"
+    suffix = f".{suffix.lower().strip()}" if dot else ""
+    stem = stem.lstrip(".").strip() or "article"  # a leading dot would hide the file
     return stem[: MAX_NAME_CHARS - len(suffix)].rstrip() + suffix
 
 
@@ -102,8 +102,9 @@ class Library:
                 checked = self._check(name, Path(path), staged, change)
                 if checked is not None:
                     staged.append(checked)
-                    if name != " ".join(str(original).split()):
-                        change.lines.append(f"{_shown(original)} saved as {name}")
+                    if name != str(original):
+                        change.lines.append(f"saved as {name} (its name had line breaks, folders or a leading dot, "
+                                            "which a citation cannot show)")
             return self._ingest(staged, change, progress)
 
     def add_url(self, url: str, progress: Progress | None = None) -> Change:
