@@ -51,6 +51,9 @@ def chunk_article(article: Article, splitter: RecursiveCharacterTextSplitter) ->
                     "end": end,
                     "content_hash": content_hash,
                     "article_sha1": article.sha1,
+                    # Title, date, author, address: kept with every chunk, so the index holds them
+                    # across re-ingests (none added when nothing is known: the chunk hashes as before).
+                    **article.meta.chunk_fields(),
                 },
             )
         )

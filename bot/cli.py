@@ -35,6 +35,21 @@ def _open_bot():
         _fail(str(exc))
 
 
+def _metas(bot) -> dict:
+    """What is known of each indexed article (title, date, outlet), for the citations' bylines."""
+    from bot.workspace.catalog import metas
+
+    return metas(bot.retriever.lexical)
+
+
+def _article_fields(meta) -> dict:
+    if meta is None:
+        return {}
+    from dataclasses import asdict
+
+    return {**{k: v for k, v in asdict(meta).items() if v}, **({"byline": meta.byline()} if meta.byline() else {})}
+
+
 @click.group()
 @click.option("-v", "--verbose", is_flag=True, help="Log what each stage does.")
 def main(verbose: bool) -> None:
@@ -150,10 +165,14 @@ def ask(question: tuple[str, ...], k: int | None, retriever: str | None, stream:
         if stream and not as_json and streamed:
             click.echo("\n")
         answer = result.answer
+        metas = _metas(bot)
         if as_json:
-            click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+            data = answer.to_dict()
+            # Each cited article's title, date, outlet and address, beside the citations (an added key).
+            data["articles"] = {s: _article_fields(metas.get(s)) for s in dict.fromkeys(c.source for c in answer.citations)}
+            click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         else:
-            click.echo(printable(format_answer(answer), lines=True))
+            click.echo(printable(format_answer(answer, metas), lines=True))
     finally:
         bot.close()
 
@@ -188,7 +207,7 @@ def chat() -> None:
                     click.echo(event.text, err=True)
                 else:
                     click.echo(printable(event, lines=True), nl=False)
-            click.echo("\n" + printable(format_answer(result.answer), lines=True))
+            click.echo("\n" + printable(format_answer(result.answer, _metas(bot)), lines=True))
             history.append((question, result.answer.text))
     finally:
         bot.close()
@@ -249,6 +268,36 @@ def ui(host: str | None, port: int | None) -> None:
     except (IndexUnavailable, ValueError) as exc:
         _fail(str(exc))
 
+
+
+# -- feedback: readers' ratings of answers, as eval cases --------------------------
+
+
+@main.group()
+def feedback() -> None:
+    """Readers' thumbs up / down on answers (given in the UI)."""
+
+
+@feedback.command(name="export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def feedback_export(file: Path) -> None:
+    """Write the thumbs-down answers to FILE as eval cases (`bot eval --dataset FILE` asks them again)."""
+    from bot.workspace.db import db_path
+    from bot.workspace.feedback import FeedbackStore, export_dataset
+
+    settings = get_settings()
+    path = db_path(settings)
+    if not path.is_file():
+        _fail(f"no feedback yet: {path} does not exist (rate answers in the UI, `bot ui`).")
+    try:
+        count = export_dataset(FeedbackStore(path), file)
+    except OSError as exc:
+        _fail(f"cannot write {file}: {exc.strerror or exc}")
+    if not count:
+        Path(file).unlink(missing_ok=True)
+        _fail(f"no thumbs-down answers in {path} yet; nothing written.")
+    click.echo(f"{count} thumbs-down answer{'s' if count != 1 else ''} written to {file} as eval cases; "
+               f"run `bot eval --dataset {file}`.")
 
 
 # -- models: the catalogue, pulling, what this machine already has ------------------

@@ -166,7 +166,7 @@ def ingest(
     started = time.perf_counter()
     paths = list(paths)
     report = IngestReport()
-    loaded = load_articles(paths, settings.max_file_bytes)
+    loaded = load_articles(paths, settings.max_file_bytes, settings.max_document_bytes)
     report.failed.extend(loaded.skipped)
     report.files_total = len(loaded.articles)
     if rebuild:

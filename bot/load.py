@@ -1,25 +1,29 @@
-"""Load: read articles from files and folders, reporting (not raising on) bad files."""
+"""Load: read articles from files and folders, reporting (not raising on) bad files.
+
+Each format is read by its own reader (bot.formats); a `metadata.jsonl` beside
+the files adds titles, dates and addresses (bot.formats.meta).
+"""
 
 from __future__ import annotations
 
-import codecs
 import errno
 import hashlib
 import os
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.formats import SUFFIXES, EmptyArticle, read_document
+from bot.formats.meta import ArticleMeta, read_metadata_file
+from bot.formats.plain import decode_text
 from bot.text import normalize
 
-ARTICLE_SUFFIXES = {".txt", ".md"}
-# Control characters no text file holds (tab, newline and carriage return aside).
-_BINARY = re.compile(r"[\x00-\x08\x0e-\x1f]")
+ARTICLE_SUFFIXES = set(SUFFIXES)
+# PDFs, Word files and saved pages carry images and markup beside their text (BOT_MAX_DOCUMENT_BYTES).
+DEFAULT_DOCUMENT_BYTES = 20_000_000
 
-
-class EmptyArticle(ValueError):
-    """The file exists but holds no text: with --sync its article is removed, not kept."""
+__all__ = ["ARTICLE_SUFFIXES", "Article", "EmptyArticle", "LoadReport", "find_files", "load_articles", "read_article",
+           "read_copy", "read_source"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,7 @@ class Article:
     source: str  # the file name; citations and the index key on it
     path: Path
     text: str  # NFC-normalised; citation offsets point into this
+    meta: ArticleMeta = ArticleMeta()  # title, date, author, address (bot.formats.meta)
 
     @property
     def sha1(self) -> str:
@@ -111,51 +116,28 @@ def _link_problem(path: Path) -> str:
     return "not a regular file"
 
 
-def read_article(path: Path, max_bytes: int = 2_000_000) -> Article:
+def read_article(path: Path, max_bytes: int = 2_000_000, max_document_bytes: int = DEFAULT_DOCUMENT_BYTES) -> Article:
     """Read one article; raises ValueError with a reason a person can act on."""
-    size = path.stat().st_size
-    if size == 0:
-        raise EmptyArticle("empty file")
-    if size > max_bytes:
-        raise ValueError(f"file too large ({size:,} bytes > BOT_MAX_FILE_BYTES={max_bytes:,})")
-    raw = path.read_bytes()
-    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        # Windows' "Unicode" is UTF-16 with a byte-order mark: readable as it is.
-        try:
-            text = raw.decode("utf-16")
-        except UnicodeDecodeError:
-            raise ValueError("UTF-16 with invalid bytes; re-save the file as UTF-8") from None
-        if _BINARY.search(text):
-            raise ValueError("binary file, not text")
-    elif b"\x00" in raw[:8192]:
-        if _looks_utf16(raw[:8192]):
-            raise ValueError("UTF-16 without a byte-order mark; convert it to UTF-8")
-        raise ValueError("binary file, not text")
-    else:
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ValueError(f"not UTF-8 (byte {exc.start}); re-save the file as UTF-8") from None
-    text = normalize(text)
-    if not text.strip():
-        raise EmptyArticle("no text (only white space)")
-    return Article(source=path.name, path=path, text=text)
+    extracted = read_document(path, max_bytes, max_document_bytes)
+    return Article(source=path.name, path=path, text=extracted.text, meta=extracted.meta)
 
 
-def _looks_utf16(head: bytes) -> bool:
-    """UTF-16 text without a BOM: zero bytes in one byte position of each pair only (Latin letters, spaces)."""
-    even, odd = head[0::2], head[1::2]
-    zeros_even, zeros_odd = even.count(0), odd.count(0)
-    return max(zeros_even, zeros_odd) >= 0.3 * len(odd) and min(zeros_even, zeros_odd) == 0
-
-
-def load_articles(paths: Iterable[Path], max_bytes: int = 2_000_000) -> LoadReport:
+def load_articles(
+    paths: Iterable[Path], max_bytes: int = 2_000_000, max_document_bytes: int = DEFAULT_DOCUMENT_BYTES
+) -> LoadReport:
     report = LoadReport()
     seen: dict[str, Path] = {}
     texts: dict[str, str] = {}
+    stated: dict[Path, dict[str, ArticleMeta]] = {}  # per folder: its metadata.jsonl
     for path in find_files(paths, report.skipped):
+        if path.parent not in stated:
+            stated[path.parent], problems = read_metadata_file(path.parent)
+            report.skipped.extend(problems)
         try:
-            article = read_article(path, max_bytes)
+            article = read_article(path, max_bytes, max_document_bytes)
+            written = stated[path.parent].get(path.name)
+            if written is not None:  # what a person wrote down wins over what was read from the page
+                article = Article(article.source, article.path, article.text, article.meta.merged(written))
         except (OSError, ValueError) as exc:
             report.skipped.append((path.name, str(exc)))
             if isinstance(exc, EmptyArticle):
@@ -175,9 +157,23 @@ def load_articles(paths: Iterable[Path], max_bytes: int = 2_000_000) -> LoadRepo
     return report
 
 
+def _bare_name(source: str) -> bool:
+    return bool(source) and "/" not in source and "\\" not in source and not source.startswith(".")
+
+
+def read_copy(folder: Path, source: str) -> str | None:
+    """The text ingest kept of an article (plain UTF-8 whatever its format was), or None."""
+    if not _bare_name(source):
+        return None
+    try:
+        return normalize(decode_text((Path(folder) / source).read_bytes()))
+    except (OSError, ValueError):
+        return None
+
+
 def read_source(data_dirs: Iterable[Path], source: str) -> str | None:
     """The text of an indexed article by its file name, or None. Never reads other paths."""
-    if "/" in source or "\\" in source or source.startswith("."):
+    if not _bare_name(source):
         return None
     for folder in data_dirs:
         candidate = Path(folder) / source

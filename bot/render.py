@@ -8,10 +8,12 @@ It imports nothing heavy, so `bot --help` stays fast.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.answer import Answer
+    from bot.formats.meta import ArticleMeta
 
 
 def _words_of(text: str) -> str:
@@ -20,8 +22,15 @@ def _words_of(text: str) -> str:
     return " ".join(re.sub(r"[^\w/.-]+|(?<!\d)\.|\.(?!\d)", " ", text).split())
 
 
-def format_answer(answer: Answer) -> str:
-    """The answer, which answerer gave it, and its citations with quote and offsets."""
+def format_answer(answer: Answer, metas: Mapping[str, ArticleMeta] | None = None) -> str:
+    """The answer, which answerer gave it, and its citations with quote and offsets.
+
+    metas: what is known of each article (bot.workspace.catalog.metas); each citation then
+    names its outlet and date, and a quote dating something relatively gets the article's date.
+    """
+    from bot.bylines import citation_notes
+
+    notes = citation_notes(answer.citations, metas or {})
     lines = [answer.text.strip()]
     short = answer.short
     if short and not _words_of(lines[0]).startswith(_words_of(short)):
@@ -29,8 +38,11 @@ def format_answer(answer: Answer) -> str:
     if answer.notice:
         lines.append(f"({answer.notice})")
     for c in answer.citations:
-        lines.append(f"[{c.n}] {c.source} (chars {c.start}-{c.end})")
+        byline, dated = notes.get(c.n, ("", ""))
+        lines.append(f"[{c.n}] {c.source} (chars {c.start}-{c.end})" + (f" — {byline}" if byline else ""))
         lines.append(f"    “{c.quote}”")
+        if dated:
+            lines.append(f"    ({dated})")
     for flag in answer.flags:
         lines.append(f"! {flag}")
     lines.append(f"— answered by: {answer.answerer}")

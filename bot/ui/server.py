@@ -30,14 +30,27 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_bind(host: str, auth: str | None) -> tuple[str, str] | None:
-    """The (user, password) to require, or None; ValueError when the host may not be served."""
+def check_bind(host: str, auth: str | None) -> tuple[str, str] | list[tuple[str, str]] | None:
+    """The (user, password) to require, a list of them for several users, or None; ValueError when the
+    host may not be served.
+
+    BOT_UI_AUTH is `user:password`, or several such pairs separated by commas
+    (`anna:pw1,binh:pw2`): each user then has chats and feedback of their own.
+    """
     credentials = None
     if auth:
-        user, sep, password = auth.partition(":")
-        if not (sep and user and password):
-            raise ValueError("BOT_UI_AUTH must look like user:password (both parts non-empty).")
-        credentials = (user, password)
+        pairs = []
+        for part in auth.split(","):
+            user, sep, password = part.strip().partition(":")
+            if not (sep and user and password):
+                raise ValueError(
+                    "BOT_UI_AUTH must look like user:password (both parts non-empty), or several such pairs "
+                    "separated by commas."
+                )
+            pairs.append((user, password))
+        if len({user for user, _ in pairs}) != len(pairs):
+            raise ValueError("BOT_UI_AUTH names a user twice.")
+        credentials = pairs[0] if len(pairs) == 1 else pairs
     if credentials is None and not is_loopback(host):
         raise ValueError(
             f"Refusing to serve the UI on {host} without a password: anyone who can reach this machine could use it. "
@@ -46,7 +59,10 @@ def check_bind(host: str, auth: str | None) -> tuple[str, str] | None:
     return credentials
 
 
-def launch(app: gr.Blocks, *, host: str, port: int, auth: tuple[str, str] | None = None, block: bool = True) -> None:
+def launch(
+    app: gr.Blocks, *, host: str, port: int, auth: tuple[str, str] | list[tuple[str, str]] | None = None,
+    block: bool = True,
+) -> None:
     """Start the server; with block=False return once it listens (tests), else serve until Ctrl-C."""
     try:
         app.launch(
