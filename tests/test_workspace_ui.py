@@ -110,6 +110,11 @@ def ask(page, question: str) -> str:
 
 
 def listed(page) -> str:
+    """The Articles list once it is not being refreshed (gradio shows 'queue: …' over it meanwhile)."""
+    page.wait_for_function(
+        "() => !/queue:|processing/.test(document.querySelector('#articles-list').innerText)",
+        timeout=INGEST_WAIT_MS,
+    )
     return page.locator("#articles-list").inner_text()
 
 
