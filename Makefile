@@ -14,10 +14,11 @@ export HF_HUB_OFFLINE := 1
 run: setup index          ## set up, index seeds/, serve the chat UI on http://127.0.0.1:7860
 	$(BIN)/bot ui
 
-test: dev chromium        ## set up (dev too), lint, run the tests and the eval floors
+test: dev chromium        ## set up (dev too), lint, run the tests and the eval floors (qa, news)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 	$(BIN)/bot eval --check-floors --out .bot/eval-ci
+	$(BIN)/bot eval --dataset eval/news.jsonl --check-floors --out .bot/eval-ci-news
 
 test-fast: dev            ## the pure-logic tests only (no model, browser, server or build): seconds
 	$(BIN)/python -m pytest -q -m "not slow"

@@ -35,15 +35,27 @@ class VectorStore:
         self.path = Path(path)
         self.model = model
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+        self._conn: sqlite3.Connection | None = None
+        self._connect()
+        self._inode = self._stat()
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
         with contextlib.suppress(sqlite3.OperationalError):  # a read-only file keeps its mode
-            self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS dense (key BLOB PRIMARY KEY, vec BLOB NOT NULL) WITHOUT ROWID")
-        self._db.execute(
+            db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("CREATE TABLE IF NOT EXISTS dense (key BLOB PRIMARY KEY, vec BLOB NOT NULL) WITHOUT ROWID")
+        db.execute(
             "CREATE TABLE IF NOT EXISTS sparse (key BLOB PRIMARY KEY, idx BLOB NOT NULL, val BLOB NOT NULL) WITHOUT ROWID"
         )
-        self._inode = self._stat()
+        self._conn = db
+        return db
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        """The open connection; reopened after `close` (close_stores), since a retriever or an
+        embedder opened earlier may still hold this store and must not silently lose it."""
+        return self._conn if self._conn is not None else self._connect()
 
     def _stat(self) -> tuple[int, int] | None:
         try:
@@ -172,7 +184,9 @@ class VectorStore:
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
 
 _stores: dict[tuple[str, str], VectorStore | None] = {}

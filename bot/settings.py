@@ -146,9 +146,9 @@ class Settings(BaseSettings):
     # Read-only: the Articles view lists the articles but offers no upload or removal.
     ui_readonly: bool = Field(False, validation_alias="BOT_UI_READONLY")
     # Where articles added in the browser are kept (their files and metadata.jsonl); unset: uploads/
-    # in the index folder. `bot ingest` reads it like any folder.
+    # in the index folder's .newsbot/. `bot ingest` reads it like any folder.
     upload_dir: Path | None = Field(None, validation_alias="BOT_UPLOAD_DIR")
-    # Chats and feedback (SQLite); unset: workspace.sqlite in the index folder.
+    # Chats and feedback (SQLite); unset: workspace.sqlite in the index folder's .newsbot/.
     workspace_db: Path | None = Field(None, validation_alias="BOT_WORKSPACE_DB")
     # Fetching an article by its address: seconds for the whole fetch, redirects included.
     fetch_timeout_s: float = Field(15.0, gt=0, le=300, validation_alias="BOT_FETCH_TIMEOUT")

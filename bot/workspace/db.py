@@ -1,6 +1,6 @@
 """The workspace's SQLite file: chats and feedback, beside the index unless BOT_WORKSPACE_DB says where.
 
-It lives outside the bot's own index entries, so `bot ingest --rebuild` keeps it.
+It lives in `.newsbot/` beside the index-<id>/ folders, so `bot ingest --rebuild` keeps it.
 One connection per call (SQLite opens in microseconds), so the UI's worker threads
 never share one; WAL lets a reader read while another thread writes.
 """
@@ -18,7 +18,12 @@ DB_NAME = "workspace.sqlite"
 
 
 def db_path(settings: Settings) -> Path:
-    return Path(settings.workspace_db) if settings.workspace_db else Path(settings.index_dir) / DB_NAME
+    """BOT_WORKSPACE_DB, else workspace.sqlite in the bot's own folder (.newsbot/, bot.index_dir)."""
+    if settings.workspace_db:
+        return Path(settings.workspace_db)
+    from bot.index_dir import own_folder
+
+    return own_folder(settings.index_dir) / DB_NAME
 
 
 @contextmanager

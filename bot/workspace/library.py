@@ -2,7 +2,7 @@
 
 An added file is checked first (its format read, its text compared with the
 index) and only then copied into the upload folder (BOT_UPLOAD_DIR, default
-`uploads/` in the index folder) and ingested exactly as `bot ingest` does, with
+`.newsbot/uploads/` in the index folder) and ingested exactly as `bot ingest` does, with
 its report; a fetched page is saved there too, its address written to the
 folder's metadata.jsonl. So `bot ingest UPLOADS` (after a `--rebuild`, say)
 brings every added article back. Removing an article takes its chunks out of
@@ -34,7 +34,13 @@ MAX_NAME_CHARS = 120
 
 
 def upload_dir(settings: Settings) -> Path:
-    return Path(settings.upload_dir) if settings.upload_dir else Path(settings.index_dir) / "uploads"
+    """BOT_UPLOAD_DIR, else uploads/ in the bot's own folder (.newsbot/, bot.index_dir): nothing of
+    the reader's BOT_INDEX_DIR is written, and a rebuild (which replaces only index-<id>/) keeps it."""
+    if settings.upload_dir:
+        return Path(settings.upload_dir)
+    from bot.index_dir import own_folder
+
+    return own_folder(settings.index_dir) / "uploads"
 
 
 def clean_name(name: str) -> str:
