@@ -185,3 +185,16 @@ def running_chroma(folder: Path) -> Iterator[tuple[int, subprocess.Popen]]:
     with (folder / "server.log").open("w+b") as log, chroma_server(folder / "db", log) as server:
         yield server
 
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium through Playwright (never `playwright install`), one per test module."""
+    from playwright.sync_api import sync_playwright
+    from test_ui import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`make chromium`); never `playwright install`")
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -136,18 +136,6 @@ def llm(seeded_index, shared_bot):
         bot.close()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`make chromium`); never `playwright install`")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 def open_page(browser, url: str, **context):
     """A fresh tab on the app; page.outside lists any request the page sent off this machine."""
     ctx = browser.new_context(**context)

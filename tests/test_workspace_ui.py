@@ -20,7 +20,7 @@ from types import SimpleNamespace
 import pytest
 from conftest import free_port, make_settings
 from newsroom import HUAWEI, HUAWEI_QUESTION, SAPA, SAPA_QUESTION, login_page, news_page, print_pdf, scanned_pdf
-from test_ui import ANSWER_WAIT_MS, ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, bot_messages, open_page, wait_for_answer
+from test_ui import ANSWER_WAIT_MS, ARTIFACTS, bot_messages, open_page, wait_for_answer
 
 from bot.pipeline import Bot
 from bot.ui import build_app, launch
@@ -30,19 +30,7 @@ INGEST_WAIT_MS = 240_000  # a loaded 2-core machine embeds a new article in tens
 
 
 @pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`make chromium`); never `playwright install`")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
-def workspace(seeded_index, tmp_path_factory, chromium):
+def workspace(seeded_index, tmp_path_factory, browser):
     """The app over its own copy of the seeded index, with its own uploads, chats, feedback and eval runs."""
     import shutil
 
@@ -56,7 +44,7 @@ def workspace(seeded_index, tmp_path_factory, chromium):
     files = root / "files"
     files.mkdir()
     (files / "huawei-band-6.html").write_text(news_page(HUAWEI), encoding="utf-8")
-    print_pdf(chromium, SAPA, files / "sa-pa.pdf")
+    print_pdf(browser, SAPA, files / "sa-pa.pdf")
     bot = Bot(settings)
     port = free_port()
     app = build_app(bot)
@@ -67,8 +55,8 @@ def workspace(seeded_index, tmp_path_factory, chromium):
 
 
 @pytest.fixture
-def page(chromium, workspace):
-    page = open_page(chromium, workspace.url, viewport={"width": 1360, "height": 940})
+def page(browser, workspace):
+    page = open_page(browser, workspace.url, viewport={"width": 1360, "height": 940})
     yield page
     page.context.close()
 
@@ -336,13 +324,13 @@ def test_bad_uploads_get_one_line_each_and_lose_nothing(page, workspace, tmp_pat
     assert_quiet(page)
 
 
-def test_an_odd_file_name_and_two_uploads_at_once(chromium, workspace, tmp_path):
+def test_an_odd_file_name_and_two_uploads_at_once(browser, workspace, tmp_path):
     odd = {"name": 'Bài "mới"\nnhất.md', "mimeType": "text/markdown",
            "buffer": ("---\ntitle: Tin thử nghiệm\ndate: 2021-05-02\n---\n" + "Nội dung thử nghiệm về Sa Pa. " * 20)
            .encode()}
     second = {"name": "ghi-chu.txt", "mimeType": "text/plain",
               "buffer": ("Ghi chú\n" + "Một ghi chú khác hẳn về giá vé tham quan. " * 20).encode()}
-    pages = [open_page(chromium, workspace.url, viewport={"width": 1280, "height": 900}) for _ in range(2)]
+    pages = [open_page(browser, workspace.url, viewport={"width": 1280, "height": 900}) for _ in range(2)]
     try:
         for p in pages:
             articles_tab(p)
@@ -368,8 +356,8 @@ def test_an_odd_file_name_and_two_uploads_at_once(chromium, workspace, tmp_path)
 # -- who may change what ------------------------------------------------------------------------------
 
 
-def _log_in(chromium, url: str, user: str, password: str):
-    ctx = chromium.new_context(viewport={"width": 1360, "height": 940})
+def _log_in(browser, url: str, user: str, password: str):
+    ctx = browser.new_context(viewport={"width": 1360, "height": 940})
     page = ctx.new_page()
     page.outside = []
     page.goto(url, wait_until="load")
@@ -380,7 +368,7 @@ def _log_in(chromium, url: str, user: str, password: str):
     return page
 
 
-def test_with_logins_each_reader_has_their_own_chats_and_read_only_hides_the_changes(chromium, workspace):
+def test_with_logins_each_reader_has_their_own_chats_and_read_only_hides_the_changes(browser, workspace):
     from bot.ui import serve
 
     users = make_settings(workspace.settings.index_dir, **{
@@ -389,10 +377,10 @@ def test_with_logins_each_reader_has_their_own_chats_and_read_only_hides_the_cha
     port = free_port()
     app = serve(host="127.0.0.1", port=port, settings=users, bot=workspace.bot, block=False)
     try:
-        anna = _log_in(chromium, f"http://127.0.0.1:{port}/", "anna", "anna-pass-1")
+        anna = _log_in(browser, f"http://127.0.0.1:{port}/", "anna", "anna-pass-1")
         ask(anna, "who met in Geneva on 21/1")
         anna.locator("#chat-list").get_by_text("who met in Geneva on 21/1", exact=True).wait_for()
-        binh = _log_in(chromium, f"http://127.0.0.1:{port}/", "binh", "binh-pass-2")
+        binh = _log_in(browser, f"http://127.0.0.1:{port}/", "binh", "binh-pass-2")
         binh.wait_for_timeout(1000)  # the chat list has loaded (empty for binh)
         assert binh.locator("#chat-list").get_by_text("who met in Geneva on 21/1").count() == 0
         articles_tab(binh)
@@ -407,7 +395,7 @@ def test_with_logins_each_reader_has_their_own_chats_and_read_only_hides_the_cha
     app = build_app(Bot(readonly, retriever=workspace.bot.retriever))
     launch(app, host="127.0.0.1", port=port, block=False)
     try:
-        page = open_page(chromium, f"http://127.0.0.1:{port}/", viewport={"width": 1360, "height": 940})
+        page = open_page(browser, f"http://127.0.0.1:{port}/", viewport={"width": 1360, "height": 940})
         articles_tab(page)
         assert "articles" in listed(page)
         assert not page.locator("#upload").is_visible() and not page.locator("#remove").is_visible()
