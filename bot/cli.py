@@ -22,7 +22,6 @@ def _fail(message: str) -> None:
 
 
 def _open_bot():
-    from bot.answer.llm import LLMError
     from bot.pipeline import Bot
     from bot.store import IndexUnavailable, require_index
 
@@ -31,7 +30,13 @@ def _open_bot():
         # Reading must not create an index folder (say where it looked instead).
         require_index(settings)
         return Bot(settings)
-    except (IndexUnavailable, LLMError) as exc:
+    except IndexUnavailable as exc:
+        _fail(str(exc))
+    except RuntimeError as exc:
+        # An LLMError can only come from bot.answer.llm once loaded: with no model configured, it is not.
+        llm = sys.modules.get("bot.answer.llm")
+        if llm is None or not isinstance(exc, llm.LLMError):
+            raise
         _fail(str(exc))
 
 
