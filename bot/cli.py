@@ -175,33 +175,33 @@ def ask(question: tuple[str, ...], k: int | None, retriever: str | None, stream:
     # Bytes that are not UTF-8 reach argv as lone surrogates: cleaned before anything sees them.
     asked = clean_input(" ".join(question))
     server = _running_server(no_server)
-    if server is not None:
-        from bot.remote import RemoteError
-
-        shown = [False]
-        try:
-            _ask_server(server, asked, k, retriever, stream, as_json, shown)
-            return
-        except RemoteError as exc:
-            if shown[0]:
-                _fail(str(exc))
-            logging.getLogger(__name__).info("%s: answering in process", exc)
-    _ask_in_process(asked, k, retriever, stream, as_json)
+    if server is None or not _ask_server(server, asked, k, retriever, stream, as_json):
+        _ask_in_process(asked, k, retriever, stream, as_json)
 
 
-def _ask_server(server, asked: str, k, retriever, stream: bool, as_json: bool, shown: list[bool]) -> None:
+def _ask_server(server, asked: str, k: int | None, retriever: str | None, stream: bool, as_json: bool) -> bool:
+    """Print the server's answer; False when the server failed before any of it was printed (answer in process)."""
+    from bot.remote import RemoteError
+
     streamed = False
-    for event in server.ask(asked, k=k, retriever=retriever):
-        if "result" in event:
-            if stream and not as_json and streamed:
-                click.echo("\n")
-            _print_answer(event["result"], as_json, "server")
-        elif "status" in event:
-            if not as_json:
-                click.echo(event["status"], err=True)
-        elif stream and not as_json:
-            click.echo(printable(event["text"], lines=True), nl=False)
-            streamed = shown[0] = True
+    try:
+        for event in server.ask(asked, k=k, retriever=retriever):
+            if "result" in event:
+                if stream and not as_json and streamed:
+                    click.echo("\n")
+                _print_answer(event["result"], as_json, "server")
+            elif "status" in event:
+                if not as_json:
+                    click.echo(event["status"], err=True)
+            elif stream and not as_json:
+                click.echo(printable(event["text"], lines=True), nl=False)
+                streamed = True
+    except RemoteError as exc:
+        if streamed:  # half an answer is out: a second one after it would read as one
+            _fail(str(exc))
+        logging.getLogger(__name__).info("%s: answering in process", exc)
+        return False
+    return True
 
 
 def _ask_in_process(asked: str, k, retriever, stream: bool, as_json: bool) -> None:

@@ -8,9 +8,12 @@ citations and `--json` are the same either way, but for `answered_in`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -108,6 +111,58 @@ def test_a_server_with_a_key_is_used_only_with_that_key(seeded_index):
         assert "the key is not accepted" in refused.stderr and "Lavrov" in refused.stdout
     finally:
         stop(proc)
+
+
+@contextlib.contextmanager
+def failing_server(identity: dict, failure: str):
+    """A server that reports `identity` like `bot serve`, then fails every question: with an HTTP 500
+    ("refuse"), or by hanging up after the headers and half a line ("hang up"). Yields its port."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            body = json.dumps(identity).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            if failure == "refuse":
+                body = json.dumps({"error": {"message": "the answer failed (RuntimeError)"}}).encode()
+                self.send_response(500)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            else:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-ndjson")
+                self.end_headers()
+                self.wfile.write(b'{"status": "wai')
+                self.close_connection = True
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("failure", ["refuse", "hang up"])
+def test_a_server_failing_the_question_is_answered_in_process(seeded_index, failure):
+    env = env_for(seeded_index)
+    identity = {**index_identity(make_settings(seeded_index, data_dir=Path(env["BOT_DATA_DIR"]))), "answerer": "x"}
+    with failing_server(identity, failure) as port:
+        out = bot(["ask", "--json", GENEVA], {**env, "BOT_SERVE_PORT": str(port)})
+    assert USED in out.stderr and "answering in process" in out.stderr.split(USED, 1)[1]
+    answer = json.loads(out.stdout)
+    assert answer["answered_in"] == "process" and "Lavrov" in answer["text"]
 
 
 def test_the_server_reports_the_identity_the_cli_computes(served, seeded_index):
