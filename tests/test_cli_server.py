@@ -41,11 +41,20 @@ def bot(args: list[str], env: dict[str, str], stdin: str | None = None) -> subpr
 
 
 @pytest.fixture(scope="module")
-def served(seeded_index):
-    """`bot serve` over the seeded index on a free port; yields the client's environment (that port)."""
-    proc, base = start_serve(seeded_index)
+def own_index(seeded_index, tmp_path_factory) -> Path:
+    """A copy of the seeded index for this module: its servers are killed, and questions store
+    passage vectors, so the session's shared index (and the Bot open on it) stays untouched."""
+    copy = tmp_path_factory.mktemp("cli-server") / "index"
+    shutil.copytree(seeded_index, copy)
+    return copy
+
+
+@pytest.fixture(scope="module")
+def served(own_index):
+    """`bot serve` over the index on a free port; yields the client's environment (that port)."""
+    proc, base = start_serve(own_index)
     try:
-        yield env_for(seeded_index, BOT_SERVE_PORT=base.rsplit(":", 1)[1])
+        yield env_for(own_index, BOT_SERVE_PORT=base.rsplit(":", 1)[1])
     finally:
         stop(proc)
 
@@ -86,9 +95,9 @@ def test_through_the_server_the_cli_loads_none_of_the_answering_machinery(served
     assert not offenders(modules, NOT_ON_THE_CLIENT_PATH)
 
 
-def test_a_server_of_another_index_or_settings_or_none_at_all_is_not_used(served, seeded_index, tmp_path):
+def test_a_server_of_another_index_or_settings_or_none_at_all_is_not_used(served, own_index, tmp_path):
     copy = tmp_path / "copy"
-    shutil.copytree(seeded_index, copy)
+    shutil.copytree(own_index, copy)
     cases = {
         "another setting": {**served, "BOT_TOP_K": "7"},
         "another index folder": {**served, "BOT_INDEX_DIR": str(copy)},
@@ -100,10 +109,10 @@ def test_a_server_of_another_index_or_settings_or_none_at_all_is_not_used(served
         assert "answering in process" in out.stderr, case
 
 
-def test_a_server_with_a_key_is_used_only_with_that_key(seeded_index):
-    proc, base = start_serve(seeded_index, BOT_API_KEY=KEY)
+def test_a_server_with_a_key_is_used_only_with_that_key(own_index):
+    proc, base = start_serve(own_index, BOT_API_KEY=KEY)
     try:
-        env = env_for(seeded_index, BOT_SERVE_PORT=base.rsplit(":", 1)[1])
+        env = env_for(own_index, BOT_SERVE_PORT=base.rsplit(":", 1)[1])
         for key, path in ((None, "process"), ("w" * 20, "process"), (KEY, "server")):
             out = bot(["ask", "--json", GENEVA], {**env, **({"BOT_API_KEY": key} if key else {})})
             assert json.loads(out.stdout)["answered_in"] == path, key
@@ -155,9 +164,9 @@ def failing_server(identity: dict, failure: str):
 
 
 @pytest.mark.parametrize("failure", ["refuse", "hang up"])
-def test_a_server_failing_the_question_is_answered_in_process(seeded_index, failure):
-    env = env_for(seeded_index)
-    identity = {**index_identity(make_settings(seeded_index, data_dir=Path(env["BOT_DATA_DIR"]))), "answerer": "x"}
+def test_a_server_failing_the_question_is_answered_in_process(own_index, failure):
+    env = env_for(own_index)
+    identity = {**index_identity(make_settings(own_index, data_dir=Path(env["BOT_DATA_DIR"]))), "answerer": "x"}
     with failing_server(identity, failure) as port:
         out = bot(["ask", "--json", GENEVA], {**env, "BOT_SERVE_PORT": str(port)})
     assert USED in out.stderr and "answering in process" in out.stderr.split(USED, 1)[1]
@@ -165,10 +174,10 @@ def test_a_server_failing_the_question_is_answered_in_process(seeded_index, fail
     assert answer["answered_in"] == "process" and "Lavrov" in answer["text"]
 
 
-def test_the_server_reports_the_identity_the_cli_computes(served, seeded_index):
+def test_the_server_reports_the_identity_the_cli_computes(served, own_index):
     port = served["BOT_SERVE_PORT"]
     theirs = httpx.get(f"http://127.0.0.1:{port}/newsbot/identity", timeout=10).json()
-    settings = make_settings(seeded_index, data_dir=Path(served["BOT_DATA_DIR"]))
+    settings = make_settings(own_index, data_dir=Path(served["BOT_DATA_DIR"]))
     assert theirs.pop("answerer") == "extractive"
     assert theirs == index_identity(settings)
 
