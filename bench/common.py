@@ -81,6 +81,13 @@ def clear_embedding_cache(settings: Settings) -> None:
         cache.clear()
 
 
+def free_port() -> int:
+    """A loopback port nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 @contextlib.contextmanager
 def chroma_server(path: Path, log: IO[bytes] | None = None) -> Iterator[tuple[int, subprocess.Popen]]:
     """`chroma run` on a free loopback port, data in `path`; yields (port, process).
@@ -91,9 +98,7 @@ def chroma_server(path: Path, log: IO[bytes] | None = None) -> Iterator[tuple[in
     """
     import httpx
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     chroma = str(Path(sys.executable).parent / "chroma")
     with contextlib.ExitStack() as stack:
         out = log if log is not None else stack.enter_context(tempfile.TemporaryFile())

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from bench.common import clear_embedding_cache, questions, settings_for
 from bench.report import Report, fmt, pct
-from bench.startup import cli_ask
+from bench.startup import CLI_PATH_ROUNDS, cli_ask, cli_paths, report_paths
 from bot.settings import REPO_ROOT, Settings
 
 if TYPE_CHECKING:
@@ -97,6 +97,9 @@ def bench_seeds(rep: Report, work: Path, n_questions: int, cli_runs: int) -> Pat
         f"`bot ask` cold start, whole process (median of {cli_runs})",
         f"{result['cli_ask']['wall_s']:.2f} s, peak RSS {result['cli_ask']['peak_rss_mb']:.0f} MB",
     )
+    with rep.measuring("seeds: bot ask in process / through bot serve / bot --help"):
+        result["cli_paths"] = cli_paths(index_dir, "news", CLI_PATH_ROUNDS, work)
+    report_paths(rep, result["cli_paths"])
     rep.data["seeds"] = result
     return index_dir
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -22,7 +23,6 @@ def _fail(message: str) -> None:
 
 
 def _open_bot():
-    from bot.answer.llm import LLMError
     from bot.pipeline import Bot
     from bot.store import IndexUnavailable, require_index
 
@@ -31,7 +31,13 @@ def _open_bot():
         # Reading must not create an index folder (say where it looked instead).
         require_index(settings)
         return Bot(settings)
-    except (IndexUnavailable, LLMError) as exc:
+    except IndexUnavailable as exc:
+        _fail(str(exc))
+    except RuntimeError as exc:
+        # An LLMError can only come from bot.answer.llm once loaded: with no model configured, it is not.
+        llm = sys.modules.get("bot.answer.llm")
+        if llm is None or not isinstance(exc, llm.LLMError):
+            raise
         _fail(str(exc))
 
 
@@ -42,12 +48,24 @@ def _metas(bot) -> dict:
     return metas(bot.retriever.lexical)
 
 
-def _article_fields(meta) -> dict:
-    if meta is None:
-        return {}
-    from dataclasses import asdict
+def _running_server(no_server: bool):
+    """The `bot serve` to answer through (bot.remote), or None to answer in this process."""
+    if no_server:
+        return None
+    from bot.remote import find_server
 
-    return {**{k: v for k, v in asdict(meta).items() if v}, **({"byline": meta.byline()} if meta.byline() else {})}
+    return find_server(get_settings())
+
+
+def _print_answer(printed: dict, as_json: bool, answered_in: str) -> None:
+    """What `bot ask` prints, from bot.render's two forms of the answer (the same in process or from a server)."""
+    if as_json:
+        import json
+
+        # Which path answered: an added key, so the rest reads the same either way.
+        click.echo(json.dumps({**printed["json"], "answered_in": answered_in}, ensure_ascii=False, indent=2))
+    else:
+        click.echo(printable(printed["text"], lines=True))
 
 
 @click.group()
@@ -135,25 +153,67 @@ def ingest(paths: tuple[Path, ...], sync: bool, rebuild: bool, quiet: bool) -> N
     click.echo(f"index: {printable(store_label(settings.model_copy(update={'index_dir': settings.index_dir.absolute()})))}")
 
 
+_NO_SERVER = click.option(
+    "--no-server", is_flag=True,
+    help="Answer in this process even when `bot serve` runs on BOT_SERVE_HOST:BOT_SERVE_PORT over the same index.",
+)
+
+
 @main.command()
 @click.argument("question", nargs=-1, required=True)
 @click.option("--k", type=click.IntRange(1, 50), default=None, help="Passages to retrieve, 1-50 (default BOT_TOP_K).")
 @click.option("--retriever", type=click.Choice(RETRIEVERS), default=None)
 @click.option("--stream/--no-stream", default=False, help="Print generated text as it arrives.")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
-def ask(question: tuple[str, ...], k: int | None, retriever: str | None, stream: bool, as_json: bool) -> None:
-    """Answer one QUESTION from the articles, with citations."""
-    import json
+@_NO_SERVER
+def ask(question: tuple[str, ...], k: int | None, retriever: str | None, stream: bool, as_json: bool, no_server: bool) -> None:
+    """Answer one QUESTION from the articles, with citations.
 
+    Through `bot serve` when one runs over the same index with the same settings (it has everything
+    loaded already); in this process otherwise.
+    """
+    # Bytes that are not UTF-8 reach argv as lone surrogates: cleaned before anything sees them.
+    asked = clean_input(" ".join(question))
+    server = _running_server(no_server)
+    if server is None or not _ask_server(server, asked, k, retriever, stream, as_json):
+        _ask_in_process(asked, k, retriever, stream, as_json)
+
+
+def _ask_server(server, asked: str, k: int | None, retriever: str | None, stream: bool, as_json: bool) -> bool:
+    """Print the server's answer; False when the server failed before any of it was printed (answer in process)."""
+    from bot.remote import RemoteError
+
+    streamed = False
+    try:
+        for event in server.ask(asked, k=k, retriever=retriever):
+            if "result" in event:
+                if stream and not as_json and streamed:
+                    click.echo("\n")
+                _print_answer(event["result"], as_json, "server")
+            elif "status" in event:
+                if not as_json:
+                    click.echo(event["status"], err=True)
+            elif stream and not as_json:
+                click.echo(printable(event["text"], lines=True), nl=False)
+                streamed = True
+    except RemoteError as exc:
+        if streamed:  # half an answer is out: a second one after it would read as one
+            _fail(str(exc))
+        logging.getLogger(__name__).info("%s: answering in process", exc)
+        return False
+    return True
+
+
+def _ask_in_process(asked: str, k, retriever, stream: bool, as_json: bool) -> None:
     from bot.answer import Status
     from bot.pipeline import Result
+    from bot.render import answer_json
 
     bot = _open_bot()
     try:
         result = None
         streamed = False
-        # Bytes that are not UTF-8 reach argv as lone surrogates: cleaned before anything sees them.
-        for event in bot.stream(clean_input(" ".join(question)), k=k, retriever=retriever):
+        for event in bot.stream(asked, k=k, retriever=retriever):
             if isinstance(event, Result):
                 result = event
             elif isinstance(event, Status):
@@ -166,30 +226,65 @@ def ask(question: tuple[str, ...], k: int | None, retriever: str | None, stream:
             click.echo("\n")
         answer = result.answer
         metas = _metas(bot)
-        if as_json:
-            data = answer.to_dict()
-            # Each cited article's title, date, outlet and address, beside the citations (an added key).
-            data["articles"] = {s: _article_fields(metas.get(s)) for s in dict.fromkeys(c.source for c in answer.citations)}
-            click.echo(json.dumps(data, ensure_ascii=False, indent=2))
-        else:
-            click.echo(printable(format_answer(answer, metas), lines=True))
+        _print_answer({"json": answer_json(answer, metas), "text": format_answer(answer, metas)}, as_json, "process")
     finally:
         bot.close()
 
 
-@main.command()
-def chat() -> None:
-    """A terminal chat that keeps the conversation (follow-up questions work)."""
-    from bot.answer import Status
-    from bot.pipeline import Result
+class _InProcess:
+    """`bot chat`'s answering in this process: the Bot, opened once."""
 
-    bot = _open_bot()
+    def __init__(self) -> None:
+        self.bot = _open_bot()
+        self.answerer = self.bot.answerer_label
+
+    def turn(self, question: str, history: list[tuple[str, str]]) -> Iterator[dict]:
+        from bot.answer import Status
+        from bot.pipeline import Result
+        from bot.render import answer_json
+
+        for event in self.bot.stream(question, history):
+            if isinstance(event, Result):
+                metas = _metas(self.bot)
+                yield {"result": {"json": answer_json(event.answer, metas), "text": format_answer(event.answer, metas)}}
+            elif isinstance(event, Status):
+                yield {"status": event.text}
+            else:
+                yield {"text": event}
+
+    def close(self) -> None:
+        self.bot.close()
+
+
+class _ThroughServer:
+    """`bot chat`'s answering through a running `bot serve` (bot.remote)."""
+
+    def __init__(self, server) -> None:
+        self.server = server
+        self.answerer = server.answerer
+
+    def turn(self, question: str, history: list[tuple[str, str]]) -> Iterator[dict]:
+        return self.server.ask(question, history)
+
+    def close(self) -> None:
+        pass
+
+
+@main.command()
+@_NO_SERVER
+def chat(no_server: bool) -> None:
+    """A terminal chat that keeps the conversation (follow-up questions work).
+
+    Through `bot serve` when one runs over the same index with the same settings; in this process otherwise.
+    """
+    server = _running_server(no_server)
+    answering = _ThroughServer(server) if server is not None else _InProcess()
     history: list[tuple[str, str]] = []
     if hasattr(sys.stdin, "reconfigure"):
         # With PYTHONIOENCODING=utf-8 (or a non-C locale) a bad byte raised here and
         # ended the session; kept as surrogates instead, clean_input replaces them.
         sys.stdin.reconfigure(errors="surrogateescape")
-    click.echo(f"Answering with: {bot.answerer_label}. Empty line or Ctrl-D to quit.")
+    click.echo(f"Answering with: {answering.answerer}. Empty line or Ctrl-D to quit.")
     try:
         while True:
             try:
@@ -199,18 +294,33 @@ def chat() -> None:
                 break
             if not question:
                 break
-            result = None
-            for event in bot.stream(question, history):
-                if isinstance(event, Result):
-                    result = event
-                elif isinstance(event, Status):
-                    click.echo(event.text, err=True)
-                else:
-                    click.echo(printable(event, lines=True), nl=False)
-            click.echo("\n" + printable(format_answer(result.answer, _metas(bot)), lines=True))
-            history.append((question, result.answer.text))
+            result = _chat_turn(answering, question, history)
+            if result is None:  # the server went away: this turn and the rest in this process
+                answering = _InProcess()
+                result = _chat_turn(answering, question, history)
+            click.echo("\n" + printable(result["text"], lines=True))
+            history.append((question, result["json"]["text"]))
     finally:
-        bot.close()
+        answering.close()
+
+
+def _chat_turn(answering, question: str, history: list[tuple[str, str]]) -> dict | None:
+    """One answer, its text printed as it comes; what is printed at its end, or None when a server failed."""
+    from bot.remote import RemoteError
+
+    result = None
+    try:
+        for event in answering.turn(question, history):
+            if "result" in event:
+                result = event["result"]
+            elif "status" in event:
+                click.echo(event["status"], err=True)
+            else:
+                click.echo(printable(event["text"], lines=True), nl=False)
+    except RemoteError as exc:
+        click.echo(f"\n({exc}; answering in this process from now on)", err=True)
+        return None
+    return result
 
 
 @main.command(name="eval")

@@ -110,14 +110,21 @@ def live_dir(index_dir: Path) -> Path:
 def generation(index_dir: Path) -> str:
     """What changes whenever the live index does: its folder, and the times its files were last written.
 
-    Cheap (a few stat calls): a server asks it before each question to see whether to reopen.
+    Cheap (a few stat calls): a server asks it before each question to see whether to reopen, and
+    `bot ask` compares it with a running server's (bot.remote). The files are those only a change
+    writes: the ingest records and the BM25 pickles (an ingest, a rebuild and a removal write both).
+    Not chroma.sqlite3: opening Chroma commits a transaction to it, so its time changed with every
+    open, and a server reopened the whole index before every question.
     """
     live = live_dir(index_dir)
     stamps = [live.name]
-    for name in ("chroma/chroma.sqlite3", "records.sqlite"):
+    lexical: list[str] = []
+    with contextlib.suppress(OSError):
+        lexical = sorted(p.name for p in live.glob("bm25-*.pkl"))
+    for name in ("records.sqlite", *lexical):
         with contextlib.suppress(OSError):
             st = (live / name).stat()
-            stamps.append(f"{st.st_mtime_ns}:{st.st_size}")
+            stamps.append(f"{name}:{st.st_mtime_ns}:{st.st_size}")
     return "|".join(stamps)
 
 

@@ -47,3 +47,20 @@ def format_answer(answer: Answer, metas: Mapping[str, ArticleMeta] | None = None
         lines.append(f"! {flag}")
     lines.append(f"— answered by: {answer.answerer}")
     return "\n".join(lines)
+
+
+def article_fields(meta: ArticleMeta | None) -> dict:
+    """What is known of one article (title, date, outlet, address, byline), without the empty fields."""
+    if meta is None:
+        return {}
+    from dataclasses import asdict
+
+    return {**{k: v for k, v in asdict(meta).items() if v}, **({"byline": meta.byline()} if meta.byline() else {})}
+
+
+def answer_json(answer: Answer, metas: Mapping[str, ArticleMeta] | None = None) -> dict:
+    """What `bot ask --json` prints: the answer's fields, and each cited article's fields beside the citations."""
+    data = answer.to_dict()
+    metas = metas or {}
+    data["articles"] = {s: article_fields(metas.get(s)) for s in dict.fromkeys(c.source for c in answer.citations)}
+    return data

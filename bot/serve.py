@@ -2,6 +2,8 @@
 
     GET  /v1/models            one model, newsbot
     POST /v1/chat/completions  plain JSON or streamed (SSE), like OpenAI's
+    GET  /newsbot/identity     the index it serves, for `bot ask` / `bot chat` (bot.remote)
+    POST /newsbot/ask          what `bot ask` prints, streamed as JSON lines (bot.remote)
 
 The answer's text carries its [n] markers; what they cite (file, quote and
 character offsets in the article) is in the response's extra `citations` field
@@ -30,13 +32,15 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from bot.pipeline import Bot, History, Result
-from bot.settings import Settings
+from bot.remote import ASK_PATH, IDENTITY_PATH
+from bot.settings import RETRIEVERS, Settings
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +145,37 @@ def parse_request(body) -> tuple[str, History, bool]:
     return question, history, stream
 
 
+@dataclass
+class CliRequest:
+    """A question from `bot ask` / `bot chat` (bot.remote), with the options `bot ask` takes."""
+
+    question: str
+    history: History
+    k: int | None = None
+    retriever: str | None = None
+
+
+def parse_cli_request(body) -> CliRequest:
+    """The body of POST /newsbot/ask; BadRequest says what is wrong."""
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object")
+    question = body.get("question")
+    if not isinstance(question, str):
+        raise BadRequest("`question` must be a string", "question")
+    history = body.get("history") or []
+    if not isinstance(history, list) or not all(
+        isinstance(turn, list) and len(turn) == 2 and all(isinstance(t, str) for t in turn) for turn in history
+    ):
+        raise BadRequest("`history` must be a list of [question, answer] pairs of strings", "history")
+    k = body.get("k")
+    if k is not None and (not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 50):
+        raise BadRequest("`k` must be a whole number from 1 to 50", "k")
+    retriever = body.get("retriever")
+    if retriever is not None and retriever not in RETRIEVERS:
+        raise BadRequest(f"`retriever` must be one of {', '.join(RETRIEVERS)}", "retriever")
+    return CliRequest(question, [(q, a) for q, a in history], k, retriever)
+
+
 # -- the response ----------------------------------------------------------------------
 
 
@@ -207,22 +242,58 @@ class NewsbotAPI:
         scheme, _, token = (header or "").partition(" ")
         return scheme.lower() == "bearer" and secrets.compare_digest(token.strip().encode(), self.api_key.encode())
 
+    def identity(self) -> dict:
+        """The index served and the settings answering (bot.remote.index_identity), and who answers.
+
+        The index as it is on disk now: each question reopens it first when an ingest changed it (`events`).
+        A few stat calls, answered on the event loop: a hop to a worker thread cost more than the answer.
+        """
+        from bot.remote import index_identity
+
+        return {**index_identity(self.settings), "answerer": self.bot.answerer_label}
+
     def events(
-        self, question: str, history: History, gone: threading.Event | None = None
+        self, question: str, history: History, gone: threading.Event | None = None, **options
     ) -> Iterator[str | Result]:
         """The answer's events; `gone` set (the client left) ends them at the next one, or while waiting
-        for the local model, so a dropped request never holds or queues for it."""
+        for the local model, so a dropped request never holds or queues for it. options: `Bot.stream`'s
+        k and retriever."""
         self.bot.refresh()  # articles ingested while serving are answered from (issue 26.8)
         if self._llm_lock is None:
-            yield from self._until(self.bot.stream(question, list(history)), gone)
+            yield from self._until(self.bot.stream(question, list(history), **options), gone)
             return
         while not self._llm_lock.acquire(timeout=0.2):
             if gone is not None and gone.is_set():
                 return
         try:
-            yield from self._until(self.bot.stream(question, list(history)), gone)
+            yield from self._until(self.bot.stream(question, list(history), **options), gone)
         finally:
             self._llm_lock.release()
+
+    def lines(self, request: CliRequest, gone: threading.Event | None = None) -> Iterator[str]:
+        """`bot ask` / `bot chat` through the server (bot.remote): JSON lines of the events, the last one
+        what the CLI prints in process (bot.render), so that either way prints the same."""
+        from bot.answer import Status
+        from bot.render import answer_json, format_answer
+
+        result = None
+        try:
+            for event in self.events(request.question, request.history, gone, k=request.k, retriever=request.retriever):
+                if isinstance(event, Result):
+                    result = event
+                elif isinstance(event, Status):
+                    yield json.dumps({"status": event.text}, ensure_ascii=False) + "\n"
+                elif isinstance(event, str) and event:
+                    yield json.dumps({"text": event}, ensure_ascii=False) + "\n"
+        except Exception as exc:  # the stream has started: the error goes in it
+            log.exception("answering %r failed", request.question)
+            yield json.dumps({"error": f"the answer failed ({type(exc).__name__})"}) + "\n"
+            return
+        if result is None:  # the client left
+            return
+        metas = self.metas()
+        printed = {"json": answer_json(result.answer, metas), "text": format_answer(result.answer, metas)}
+        yield json.dumps({"result": printed}, ensure_ascii=False) + "\n"
 
     @staticmethod
     def _until(events: Iterator[str | Result], gone: threading.Event | None) -> Iterator[str | Result]:
@@ -404,21 +475,46 @@ def create_app(bot: Bot, settings: Settings | None = None, host: str | None = No
             return _error(404, f"the model `{model}` does not exist here", "model", "model_not_found")
         return model_card
 
-    @app.post("/v1/chat/completions")
-    async def chat_completions(request: Request):
+    async def json_body(request: Request):
+        """The request's JSON body, or the error response saying why there is none."""
         # JSON only: a web page can POST text/plain (or a form) to loopback without asking first.
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind != "application/json":
-            return _error(415, "send the request as JSON (Content-Type: application/json)")
+            return None, _error(415, "send the request as JSON (Content-Type: application/json)")
         raw = await _read_body(request, MAX_BODY_BYTES)
         if raw is None:
-            return _error(413, f"the request is larger than {MAX_BODY_BYTES} bytes")
+            return None, _error(413, f"the request is larger than {MAX_BODY_BYTES} bytes")
         try:
-            body = json.loads(raw or b"null")
+            return json.loads(raw or b"null"), None
         except RecursionError:
-            return _error(400, "the request body is nested too deeply")
+            return None, _error(400, "the request body is nested too deeply")
         except ValueError:
-            return _error(400, "the request body is not valid JSON")
+            return None, _error(400, "the request body is not valid JSON")
+
+    @app.get(IDENTITY_PATH)
+    async def identity():
+        return api.identity()
+
+    @app.post(ASK_PATH)
+    async def cli_ask(request: Request):
+        body, failed = await json_body(request)
+        if failed is not None:
+            return failed
+        try:
+            asked = parse_cli_request(body)
+        except BadRequest as exc:
+            return _error(exc.status, exc.message, exc.param, exc.code)
+        return StreamingResponse(
+            _cancellable(lambda gone: api.lines(asked, gone)),
+            media_type="application/x-ndjson",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(request: Request):
+        body, failed = await json_body(request)
+        if failed is not None:
+            return failed
         try:
             question, history, stream = parse_request(body)
         except BadRequest as exc:

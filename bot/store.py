@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import chromadb
 import httpx
 from chromadb.config import Settings as ChromaSettings
 from langchain_chroma import Chroma
-from langchain_classic.indexes import SQLRecordManager
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
 from bot.settings import Settings
+
+if TYPE_CHECKING:  # the record manager (SQLAlchemy and all) is ingestion's: a question never loads it
+    from langchain_classic.indexes import SQLRecordManager
 
 
 class IndexUnavailable(RuntimeError):
@@ -165,6 +168,8 @@ def record_manager(settings: Settings) -> SQLRecordManager:
     The namespace names the store, so a local index and a server's collection
     keep separate records.
     """
+    from langchain_classic.indexes import SQLRecordManager
+
     settings.store_dir.mkdir(parents=True, exist_ok=True)
     where = f"{settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host else "local"
     manager = SQLRecordManager(

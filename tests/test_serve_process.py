@@ -51,7 +51,7 @@ def start_serve(index: Path, **env_extra: str) -> tuple[subprocess.Popen, str]:
         if proc.poll() is not None:
             raise AssertionError(f"bot serve exited: {proc.stderr.read()}")
         try:
-            if httpx.get(f"{base}/v1/models", timeout=2).status_code == 200:
+            if httpx.get(f"{base}/v1/models", timeout=2).status_code in (200, 401):  # 401: up, and wants its key
                 return proc, base
         except httpx.HTTPError:
             time.sleep(0.2)

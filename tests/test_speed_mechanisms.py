@@ -428,3 +428,28 @@ def test_cli_help_imports_no_heavy_library():
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
+
+
+def test_answering_does_not_move_the_index_generation_an_ingest_does(seeded_settings, tmp_path):
+    """Opening Chroma commits to chroma.sqlite3: stamped on it, the generation moved at every open,
+    and `bot serve` reopened the whole index before every question. Only a change moves it now."""
+    from bot.index_dir import generation
+    from bot.ingest import ingest
+    from bot.pipeline import Bot
+
+    bot = Bot(seeded_settings)
+    try:
+        stamp = generation(seeded_settings.index_dir)
+        assert "Lavrov" in bot.run("who met in Geneva on 21/1").answer.text
+        bot.close()
+        assert Bot(seeded_settings).retriever is not None  # another process's open, as `bot ask` does
+        assert generation(seeded_settings.index_dir) == stamp
+        assert bot.refresh() is False
+        article = tmp_path / "new" / "kallas.txt"
+        article.parent.mkdir()
+        article.write_text("Ngày 27/1, Thủ tướng Estonia Kaja Kallas tới thăm Kiev.", encoding="utf-8")
+        ingest([article], seeded_settings)
+        assert generation(seeded_settings.index_dir) != stamp
+        assert bot.refresh() is True
+    finally:
+        bot.close()
