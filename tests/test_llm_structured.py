@@ -163,35 +163,47 @@ def test_quotes_under_a_generated_answer_come_from_the_files_it_rests_on(make_bo
 
 
 BIDEN_CALL = "putin hoi dam truc tuyen voi tong thong my biden ngay nao?"
-# Passage 3 of that question, from an article the judge quotes nothing from.
-OTHER_ARTICLE = "Tổng thống Putin ngày 30/11 tuyên bố, Nga sẽ buộc phải hành động nếu NATO đặt tên lửa."
+
+
+def other_passage(bot, fake, question: str, judged: str) -> tuple[int, str]:
+    """A passage the prompt shows that does not hold the judge's answer (`judged`): its number and text."""
+    fake.script("ok", answers=[reply("", answerable=False)])
+    stream_answer(bot, question)
+    prompt = fake.chat_requests()[0]["body"]["messages"][-1]["content"]
+    for line in prompt.splitlines():
+        number, dot, rest = line.partition(". ")
+        if dot and number.strip().isdigit() and int(number) > 1 and judged not in rest and len(rest.split()) >= 8:
+            return int(number), rest.strip().strip("“”\"")
+    raise AssertionError("the prompt shows no passage besides the judge's")
 
 
 def test_an_answer_resting_on_an_article_the_judge_does_not_quote_gets_the_judges_sentence(make_bot, fake):
     """A small model copies a weaker passage about as often as it answers: shown the judge's
     best sentence alone, it answers from it, and that answer is shown."""
     bot = make_bot()
-    fake.script("ok", answers=[reply(OTHER_ARTICLE, passages=[3]),
+    other, text = other_passage(bot, fake, BIDEN_CALL, "7-12")
+    fake.script("ok", answers=[reply(text, passages=[other]),
                                reply("Ông Putin hội đàm trực tuyến với Tổng thống Mỹ Joe Biden ngày 7-12.")])
     _, result = stream_answer(bot, BIDEN_CALL)
     answer = result.answer
-    assert answer.mode == "llm" and "7-12" in answer.text and "30/11" not in answer.text
+    assert answer.mode == "llm" and "7-12" in answer.text and text not in answer.text
     assert answer.trace["elsewhere"] and answer.trace["second_look"] == "answered"
     first, second = fake.chat_requests()
-    assert "3. " in first["body"]["messages"][-1]["content"]
+    assert f"{other}. " in first["body"]["messages"][-1]["content"]
     shown = second["body"]["messages"][-1]["content"]
-    assert "7-12" in shown and "30/11" not in shown and "2. " not in shown
+    assert "7-12" in shown and text not in shown and "2. " not in shown
     assert {c.source for c in answer.citations} == {result.evidence[0].source}
 
 
 def test_the_first_answer_stands_when_the_judges_sentence_gives_the_model_none(make_bot, fake):
     bot = make_bot()
-    fake.script("ok", answers=[reply(OTHER_ARTICLE, passages=[3]), reply("", answerable=False)])
+    other, text = other_passage(bot, fake, BIDEN_CALL, "7-12")
+    fake.script("ok", answers=[reply(text, passages=[other]), reply("", answerable=False)])
     _, result = stream_answer(bot, BIDEN_CALL)
     answer = result.answer
-    assert answer.mode == "llm" and answer.text.startswith("Tổng thống Putin ngày 30/11")
+    assert answer.mode == "llm" and answer.text.startswith(text[:40])
     assert answer.trace["elsewhere"] and answer.trace["second_look"] == "no-answer"
-    assert answer.trace["answer"] == OTHER_ARTICLE and not answer.trace.get("problems")
+    assert answer.trace["answer"] == text and not answer.trace.get("problems")
 
 
 def test_an_answer_in_the_wrong_language_is_asked_for_again(make_bot, fake):
