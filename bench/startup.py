@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import GENEVA, child_env, free_port, timed_child
+from bench.common import GENEVA, child_env, free_port, stop_process, timed_child
 
 SERVE_START_TIMEOUT_S = 180
 CLI_PATH_ROUNDS = 5  # rounds of `cli_paths`, in --quick too (about 25 s with the server's start)
@@ -71,13 +71,7 @@ def bot_serve(env: dict[str, str], cwd: Path, log: Path) -> Iterator[subprocess.
             time.sleep(0.2)
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=15)
+        stop_process(proc)
 
 
 def _run(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, subprocess.CompletedProcess]:

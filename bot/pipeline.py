@@ -45,16 +45,6 @@ _SECRET_REQUEST = re.compile(
 )
 
 
-def _without_sparse(hit: Hit, lang: str) -> float:
-    """A hit's fused score from its dense and BM25 ranks alone."""
-    from bot.tuning import TUNING
-
-    k = TUNING.retrieval.rrf_k
-    dense = 1.0 / (k + hit.dense_rank) if hit.dense_rank else 0.0
-    bm25 = TUNING.retrieval.bm25_weight(lang) / (k + hit.bm25_rank) if hit.bm25_rank else 0.0
-    return dense + bm25
-
-
 def _index_stamp(settings: Settings) -> str:
     from bot.index_dir import generation
 
@@ -190,7 +180,7 @@ class Bot:
         # The topic gate reads the best passages of dense and BM25 alone: the sparse ranking puts the
         # passages sharing most latent terms first, which would lift any question over the
         # threshold measured without it (bot.topic.TopicOverlap).
-        gate = sorted(hits, key=lambda h: -_without_sparse(h, judged.lang))[:3]
+        gate = sorted(hits, key=lambda h: -h.two_sided)[:3]
         overlap = topic_overlap().best(judged.text, [h.doc.page_content for h in gate], stored=stored)
         return ranked, ev.judge(judged, ranked, hits, lang, overlap, self.settings.min_topic_overlap)
 

@@ -47,6 +47,9 @@ class Hit:
     dense_sim: float | None = None
     bm25_score: float | None = None
     sparse_rank: int | None = None  # among the pooled candidates, by sparse latent terms (HybridRetriever.topic_ranking)
+    # The fused score of the dense and BM25 sides alone: the topic gate's order (bot.pipeline),
+    # since the sparse ranking is the very measure that gate applies.
+    two_sided: float = 0.0
 
     @property
     def source(self) -> str:
@@ -148,6 +151,7 @@ class HybridRetriever(BaseRetriever):
         if kind == "hybrid":
             rankings = [[d.id for d, _ in dense], [d.id for d, _ in lexical]]
             weights = [1.0, TUNING.retrieval.bm25_weight(query.lang)]
+            two_sided = reciprocal_rank_fusion(rankings, weights=weights)
             topical = self.topic_ranking(query, list(hits.values()))
             if topical:
                 rankings.append(topical)
@@ -155,8 +159,10 @@ class HybridRetriever(BaseRetriever):
             fused = reciprocal_rank_fusion(rankings, weights=weights)
         else:
             fused = reciprocal_rank_fusion([[d.id for d, _ in (dense or lexical)]])
+            two_sided = fused
         for key, hit in hits.items():
             hit.score = fused.get(key, 0.0)
+            hit.two_sided = two_sided.get(key, 0.0)
         ranked = sorted(hits.values(), key=lambda h: (-h.score, h.dense_rank or fetch + 1))
         return ranked[:k]
 

@@ -20,7 +20,7 @@ from types import SimpleNamespace
 import pytest
 from conftest import free_port, make_settings
 from newsroom import HUAWEI, HUAWEI_QUESTION, SAPA, SAPA_QUESTION, login_page, news_page, print_pdf, scanned_pdf
-from test_ui import ANSWER_WAIT_MS, ARTIFACTS, bot_messages, open_page, wait_for_answer
+from test_ui import ANSWER_WAIT_MS, ARTIFACTS, ask, bot_messages, open_page
 
 from bot.pipeline import Bot
 from bot.ui import build_app, launch
@@ -87,14 +87,6 @@ def ingest_report(page, before: str = "") -> str:
         timeout=INGEST_WAIT_MS,
     )
     return page.locator("#ingest-log textarea").input_value()
-
-
-def ask(page, question: str) -> str:
-    before = len(bot_messages(page))
-    box = page.locator("#question textarea")
-    box.fill(question)
-    box.press("Enter")
-    return wait_for_answer(page, before)
 
 
 def listed(page) -> str:
